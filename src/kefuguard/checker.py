@@ -1,0 +1,398 @@
+"""The message checker: rule packs + normaliser + detectors compiled into one reusable object.
+
+Build a `Checker` once per platform (it compiles every keyword, alias and exception into one
+Aho-Corasick automaton), then call `check(text)` as often as you like, from any thread: checking
+touches no shared mutable state. Clean messages — most of them — cost a few translate passes and
+one automaton scan; offsets, refusal context and validators run only where something was hit.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import ahocorasick_rs
+
+from kefuguard.detectors import DetectorContext, find_emails, find_numbers, find_urls, find_wechat_ids
+from kefuguard.detectors.base import Detection
+from kefuguard.detectors.numbers import wechat_prefix_pattern
+from kefuguard.findings import CheckResult, Finding
+from kefuguard.normalize import Tables, Views, build_digit_table, build_phonetic_table, build_tables
+from kefuguard.rules.engine_data import EngineData, load_engine_data, read_keyword_file
+from kefuguard.rules.loader import check_platform, load_packs
+from kefuguard.rules.model import Category, Penalty, Rule, RulePack, Severity, Source
+
+_KEYWORD, _EXCEPTION, _ANCHOR = 0, 1, 2
+_CLAUSE_END = set("。！？!?；;\n，,~～")
+_REFUSAL_LOOKBACK = 16
+_NUMBER_DETECTORS = frozenset({"phone", "qq", "bank_card", "id_card"})
+_HAS_DIGIT = re.compile(r"\d")
+
+
+@lru_cache(maxsize=1)
+def shared_tables() -> Tables:
+    """Translate tables are the same for every platform: build them once per process."""
+    data = load_engine_data()
+    keyword, link = build_tables()
+    phonetic, phonetic_terms = build_phonetic_table(
+        [t.translate(keyword) for t in data.phonetic_terms], keyword
+    )
+    return Tables(keyword, link, build_digit_table(data.numerals), phonetic, tuple(phonetic_terms))
+
+
+@dataclass
+class CompiledRule:
+    """A rule as it applies on one platform (platform overrides merged in)."""
+
+    rule: Rule
+    pack_label: str
+    severity: Severity
+    title: str
+    penalty: Penalty
+    source: Source
+    suggestion: str
+    detectors: frozenset[str]
+    patterns: list[tuple[re.Pattern[str], bool]] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+
+def _is_ascii_letter(ch: str) -> bool:
+    return "a" <= ch <= "z" or "A" <= ch <= "Z"
+
+
+class Checker:
+    """Checks agent messages against every rule that applies on one platform."""
+
+    def __init__(
+        self,
+        platform: str,
+        *,
+        packs: Sequence[RulePack] | None = None,
+        extra_pack_dirs: Sequence[Path | str] = (),
+    ) -> None:
+        self.platform = check_platform(platform)
+        self.packs = list(packs) if packs is not None else load_packs(extra_pack_dirs)
+        self.data: EngineData = load_engine_data()
+        self.tables = shared_tables()
+        self.pack_labels = [p.label for p in self.packs]
+        self.rules: list[CompiledRule] = self._compile_rules()
+        self._compile_automaton()
+        ctx = self.data.detector_context
+        self._ctx = DetectorContext(
+            window=ctx.window,
+            negative=tuple(self._norm(w) for w in ctx.negative),
+            qq=tuple(self._norm(w) for w in ctx.qq),
+            wechat=tuple(self._norm(w) for w in ctx.wechat),
+            bank=tuple(self._norm(w) for w in ctx.bank),
+            phone=tuple(self._norm(w) for w in ctx.phone),
+        )
+        self._own_domains = tuple(self.data.platform_domains.get(self.platform, ()))
+        wechat_prefixes = [self._norm(a) for a in ("微信", *self.data.aliases.get("微信", ()))]
+        self._wechat_re = wechat_prefix_pattern([p for p in wechat_prefixes if p])
+        self._negations = tuple(self._norm(n) for n in self.data.negations)
+        self._detector_rules: dict[str, list[int]] = defaultdict(list)
+        for i, cr in enumerate(self.rules):
+            for name in cr.detectors:
+                self._detector_rules[name].append(i)
+        self._always_patterns = [i for i, cr in enumerate(self.rules) if any(not a for _, a in cr.patterns)]
+
+    # ---------------------------------------------------------------- compile
+    def _norm(self, text: str) -> str:
+        return text.translate(self.tables.keyword)
+
+    def _compile_rules(self) -> list[CompiledRule]:
+        overrides = {}
+        for pack in self.packs:
+            applies = "all" in pack.pack.platforms or self.platform in pack.pack.platforms
+            if applies:
+                for ov in pack.overrides:
+                    overrides[ov.rule] = ov
+        known = {r.id for p in self.packs for r in p.rules}
+        for rid in overrides:
+            if rid not in known:
+                raise ValueError(f"override for unknown rule {rid!r} on platform {self.platform}")
+        compiled = []
+        for pack in self.packs:
+            for rule in pack.rules:
+                if self.platform not in pack.platforms_of(rule):
+                    continue
+                ov = overrides.get(rule.id)
+                compiled.append(
+                    CompiledRule(
+                        rule=rule,
+                        pack_label=pack.label,
+                        severity=(ov and ov.severity) or rule.severity,
+                        title=(ov and ov.title) or rule.title,
+                        penalty=(ov and ov.penalty) or rule.penalty,
+                        source=(ov and ov.source) or rule.source,
+                        suggestion=(ov and ov.suggestion) or rule.suggestion,
+                        detectors=frozenset(d.name for d in rule.match.detectors),
+                        patterns=[
+                            (re.compile(p.regex), bool(p.anchors)) for p in rule.match.patterns
+                        ],
+                    )
+                )
+        return compiled
+
+    def _own_names(self) -> list[str]:
+        names = self.data.platform_names.get(self.platform, [])
+        out = []
+        for n in names:
+            out.append(self._norm(n))
+            out.extend(self._norm(a) for a in self.data.aliases.get(n, ()))
+        return [n for n in out if n]
+
+    def _expand(self, keyword: str) -> set[str]:
+        """A keyword plus its evasive spellings, via the alias table."""
+        variants = {keyword}
+        for term, aliases in self._norm_aliases.items():
+            if term in keyword:
+                for alias in aliases:
+                    variants.add(keyword.replace(term, alias))
+        return variants
+
+    def _compile_automaton(self) -> None:
+        self._norm_aliases = {
+            self._norm(t): [a for a in (self._norm(x) for x in al) if len(a) >= 2]
+            for t, al in self.data.aliases.items()
+        }
+        own = self._own_names()
+        payloads: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        for i, cr in enumerate(self.rules):
+            words = list(cr.rule.match.keywords)
+            for fname in cr.rule.match.keyword_files:
+                words.extend(read_keyword_file(fname))
+            diversion = cr.rule.category is Category.diversion
+            for word in words:
+                norm = self._norm(word)
+                if not norm:
+                    continue
+                for variant in self._expand(norm):
+                    if diversion and any(name in variant for name in own):
+                        continue  # the checked platform's own name is not diversion
+                    payloads[variant].append((_KEYWORD, i, 0))
+            for exc in cr.rule.exceptions:
+                norm = self._norm(exc)
+                if norm:
+                    for variant in self._expand(norm):
+                        payloads[variant].append((_EXCEPTION, i, 0))
+            for j, pat in enumerate(cr.rule.match.patterns):
+                for anchor in pat.anchors:
+                    norm = self._norm(anchor)
+                    if norm:
+                        payloads[norm].append((_ANCHOR, i, j))
+        self._patterns = list(payloads)
+        self._payloads = [tuple(payloads[p]) for p in self._patterns]
+        self._edge_letters = [
+            (_is_ascii_letter(p[0]), _is_ascii_letter(p[-1])) for p in self._patterns
+        ]
+        self._ac = ahocorasick_rs.AhoCorasick(self._patterns) if self._patterns else None
+        index = {p: k for k, p in enumerate(self._patterns)}
+        # phonetic automaton: a hit on a term's pronunciation counts as the term itself
+        self._phonetic_targets: list[int] = []
+        phon_patterns: list[str] = []
+        norm_terms = [self._norm(t) for t in self.data.phonetic_terms]
+        for term, pterm in zip(norm_terms, self.tables.phonetic_terms, strict=True):
+            if term in index and not any(name in term for name in own):
+                phon_patterns.append(pterm)
+                self._phonetic_targets.append(index[term])
+        self._phon_ac = ahocorasick_rs.AhoCorasick(phon_patterns) if phon_patterns else None
+        self._phon_exceptions = frozenset(self._norm(x) for x in self.data.phonetic_exceptions)
+
+    # ---------------------------------------------------------------- check
+    def _scan(self, views: Views) -> list[tuple[int, int, int]]:
+        """(pattern index, start, end) in keyword-view coordinates, from all views."""
+        if self._ac is None:
+            return []
+        kw = views.keyword
+        hits = self._ac.find_matches_as_indexes(kw, overlapping=True)
+        if self._phon_ac is not None:
+            ph = views.phonetic
+            if ph != kw:
+                for k, s, e in self._phon_ac.find_matches_as_indexes(ph, overlapping=True):
+                    if kw[s:e] not in self._phon_exceptions:
+                        hits.append((self._phonetic_targets[k], s, e))
+        collapsed = views.collapsed
+        if collapsed is not None:
+            text, index = collapsed
+            for k, s, e in self._ac.find_matches_as_indexes(text, overlapping=True):
+                hits.append((k, index[s], index[e]))
+        return hits
+
+    def _edges_ok(self, views: Views, k: int, s: int, e: int) -> bool:
+        """Short Latin aliases (tb, vx, qq) must not sit inside a longer Latin word."""
+        left, right = self._edge_letters[k]
+        if not (left or right):
+            return True
+        text = views.text
+        o_start, o_end = views.span(s, e)
+        if left and o_start > 0 and _is_ascii_letter(text[o_start - 1]):
+            return False
+        return not (right and o_end < len(text) and _is_ascii_letter(text[o_end]))
+
+    def _is_refusal(self, views: Views, o_start: int) -> bool:
+        text = views.text
+        i = o_start
+        lo = max(0, o_start - _REFUSAL_LOOKBACK)
+        while i > lo and text[i - 1] not in _CLAUSE_END:
+            i -= 1
+        clause = text[i:o_start].translate(self.tables.keyword)
+        return any(n in clause for n in self._negations)
+
+    def _detect(self, views: Views, any_hit: bool) -> list[tuple[int, Detection]]:
+        out: list[tuple[int, Detection]] = []
+        dr = self._detector_rules
+        if not dr:
+            return out
+        if dr.keys() & _NUMBER_DETECTORS and _HAS_DIGIT.search(views.digits):
+            for det in find_numbers(views.digits, self._ctx):
+                out.extend((i, det) for i in dr.get(det.kind, ()))
+        text = views.text
+        if "url" in dr and ("." in text or "。" in text or "．" in text or "/" in text):
+            allowed = self._own_domains
+            for i in dr["url"]:
+                extra = tuple(d for ref in self.rules[i].rule.match.detectors for d in ref.allow_domains)
+                for det in find_urls(views.link, allowed + extra):
+                    out.append((i, det))
+        if "email" in dr and ("@" in text or "＠" in text):
+            for det in find_emails(views.link):
+                out.extend((i, det) for i in dr["email"])
+        if "wechat_id" in dr and any_hit:
+            for det in find_wechat_ids(views.keyword, self._wechat_re):
+                out.extend((i, det) for i in dr["wechat_id"])
+        return out
+
+    def check(self, text: str) -> CheckResult:
+        """Check one message. Offsets in the result index `text` as given."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        views = Views(text, self.tables)
+        hits = self._scan(views)
+        spans: dict[int, list[tuple[int, int, bool]]] = defaultdict(list)  # rule -> (s, e, original?)
+        exceptions: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        anchored: set[tuple[int, int]] = set()
+        for k, s, e in hits:
+            for kind, i, j in self._payloads[k]:
+                if kind == _KEYWORD:
+                    if self._edges_ok(views, k, s, e):
+                        spans[i].append((s, e, False))
+                elif kind == _EXCEPTION:
+                    exceptions[i].append((s, e))
+                else:
+                    anchored.add((i, j))
+        for i in list(spans):
+            exc = exceptions.get(i)
+            if exc:
+                spans[i] = [sp for sp in spans[i] if not any(xs <= sp[0] and sp[1] <= xe for xs, xe in exc)]
+        for i, j in anchored:
+            self._run_pattern(views, i, j, spans, exceptions)
+        for i in self._always_patterns:
+            for j, (_, has_anchor) in enumerate(self.rules[i].patterns):
+                if not has_anchor:
+                    self._run_pattern(views, i, j, spans, exceptions)
+        detections = self._detect(views, bool(spans))
+        return self._result(views, spans, detections)
+
+    def _run_pattern(self, views: Views, i: int, j: int, spans, exceptions) -> None:
+        regex = self.rules[i].patterns[j][0]
+        exc = exceptions.get(i, ())
+        for m in regex.finditer(views.keyword):
+            s, e = m.span()
+            if e > s and not any(xs <= s and e <= xe for xs, xe in exc):
+                spans[i].append((s, e, False))
+
+    def _result(self, views: Views, spans, detections) -> CheckResult:
+        if not spans and not detections:
+            return CheckResult.model_construct(
+                text=views.text, platform=self.platform, findings=[], packs=self.pack_labels
+            )
+        located: dict[int, list[tuple[int, int, str | None]]] = defaultdict(list)
+        for i, items in spans.items():
+            for s, e, _ in items:
+                o_s, o_e = views.span(s, e)
+                located[i].append((o_s, o_e, None))
+        for i, det in detections:
+            if det.in_original:
+                located[i].append((det.start, det.end, det.kind))
+            else:
+                o_s, o_e = views.span(det.start, det.end)
+                located[i].append((o_s, o_e, det.kind))
+        findings: list[Finding] = []
+        for i, items in located.items():
+            cr = self.rules[i]
+            for o_s, o_e, detector in _merge(items):
+                refusal = cr.rule.refusal_aware and self._is_refusal(views, o_s)
+                findings.append(
+                    Finding.model_construct(
+                        rule_id=cr.id,
+                        category=cr.rule.category,
+                        severity=cr.severity.lowered() if refusal else cr.severity,
+                        title=cr.title,
+                        start=o_s,
+                        end=o_e,
+                        matched=views.text[o_s:o_e],
+                        penalty=cr.penalty,
+                        suggestion=cr.suggestion,
+                        source=cr.source,
+                        pack=cr.pack_label,
+                        refusal=refusal,
+                        detector=detector,
+                        replacement=cr.rule.replacement,
+                    )
+                )
+        findings.sort(key=lambda f: (f.start, -f.severity.rank, f.rule_id))
+        return CheckResult.model_construct(
+            text=views.text, platform=self.platform, findings=findings, packs=self.pack_labels
+        )
+
+    def check_many(self, texts: Iterable[str]) -> list[CheckResult]:
+        return [self.check(t) for t in texts]
+
+    def rule(self, rule_id: str) -> CompiledRule:
+        for cr in self.rules:
+            if cr.id == rule_id:
+                return cr
+        raise KeyError(rule_id)
+
+
+def _merge(items: list[tuple[int, int, str | None]]) -> list[tuple[int, int, str | None]]:
+    """Union of overlapping spans of one rule (加微信 and 微信 → one finding)."""
+    items.sort(key=lambda x: (x[0], -x[1]))
+    merged: list[list] = []
+    for s, e, d in items:
+        if merged and s < merged[-1][1]:
+            if e > merged[-1][1]:
+                merged[-1][1] = e
+            merged[-1][2] = merged[-1][2] or d
+        else:
+            merged.append([s, e, d])
+    return [tuple(m) for m in merged]
+
+
+_CHECKERS: dict[str, Checker] = {}
+_CHECKERS_LOCK = threading.Lock()
+
+
+def get_checker(platform: str) -> Checker:
+    """A process-wide, lazily built checker per platform (bundled packs + $KEFUGUARD_RULES_DIR)."""
+    name = check_platform(platform)
+    checker = _CHECKERS.get(name)
+    if checker is None:
+        with _CHECKERS_LOCK:
+            checker = _CHECKERS.get(name)
+            if checker is None:
+                checker = _CHECKERS[name] = Checker(name)
+    return checker
+
+
+def check(text: str, platform: str) -> CheckResult:
+    """Check one message on one platform with the bundled packs."""
+    return get_checker(platform).check(text)

@@ -1,0 +1,96 @@
+"""Phone, QQ, bank-card and ID-card numbers in the digit view; WeChat ids in the keyword view.
+
+Candidates are maximal digit runs (Chinese/circled numerals already turned into digits and
+separators removed, so 一三八 0013 8000 and ①③⑧… are runs too). Each kind validates its own
+way, and a run preceded by order/tracking/price context (订单号, 快递单号, 价格…) is never contact
+information.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import phonenumbers
+from stdnum import luhn
+from stdnum.cn import ric
+
+from kefuguard.detectors.base import Detection, DetectorContext
+
+_RUNS = re.compile(r"\d{5,}x?")
+_MOBILE = re.compile(r"(?:86)?(1[3-9]\d{9})")
+_LANDLINE = re.compile(r"0[1-9]\d{8,10}")
+_HOTLINE = re.compile(r"[48]00\d{7}")
+_LETTER = re.compile(r"[a-z]")
+
+
+@lru_cache(maxsize=4096)
+def is_phone_number(digits: str) -> bool:
+    """A valid mainland mobile or fixed-line number, by Google's libphonenumber metadata."""
+    try:
+        parsed = phonenumbers.parse(digits, "CN")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(parsed)
+
+
+def _glued_letters(view: str, start: int) -> str:
+    """Letters immediately before a run (SF1234…, vx1928…)."""
+    i = start
+    while i > 0 and _LETTER.match(view[i - 1]):
+        i -= 1
+    return view[i:start]
+
+
+def _classify(run: str, before: str, glued: str, ctx: DetectorContext) -> str | None:
+    body = run.rstrip("x")
+    if run.endswith("x"):
+        return "id_card" if len(run) == 18 and ric.is_valid(run.upper()) else None
+    n = len(body)
+    if _MOBILE.fullmatch(body) and is_phone_number(body[-11:]):
+        return "phone"
+    if (_LANDLINE.fullmatch(body) or _HOTLINE.fullmatch(body)) and (
+        is_phone_number(body) or _HOTLINE.fullmatch(body)
+    ):
+        return "phone"
+    if n == 18 and ric.is_valid(body):
+        return "id_card"
+    if 16 <= n <= 19 and luhn.is_valid(body) and (ctx.has_any(before, ctx.bank) or body.startswith("62")):
+        return "bank_card"
+    if 5 <= n <= 11 and body[0] != "0" and (ctx.has_any(before[-4:], ctx.qq) or glued.endswith("q")):
+        return "qq"
+    return None
+
+
+def find_numbers(digit_view: str, ctx: DetectorContext) -> list[Detection]:
+    """Contact/PII numbers in the digit view (same coordinates as the keyword view)."""
+    found: list[Detection] = []
+    for m in _RUNS.finditer(digit_view):
+        start, end = m.span()
+        if start > 0 and digit_view[start - 1].isdigit():
+            continue
+        before = ctx.before(digit_view, start)
+        if ctx.has_any(before, ctx.negative):
+            continue
+        glued = _glued_letters(digit_view, start)
+        allowed_glue = ("q", "qq", "v", "vx", "wx", "tel", "qq号", "x")
+        if glued and not any(glued.endswith(a) for a in allowed_glue):
+            continue  # tracking numbers (sf1234…, yt…, jd…) and codes
+        kind = _classify(m.group(), before, glued, ctx)
+        if kind:
+            found.append(Detection(kind, start, end, m.group()))
+    return found
+
+
+def find_wechat_ids(keyword_view: str, wechat_prefixes: re.Pattern[str]) -> list[Detection]:
+    """A WeChat id right after a WeChat mention: 微信号abc_123, vx: wxid_88…"""
+    found: list[Detection] = []
+    for m in wechat_prefixes.finditer(keyword_view):
+        found.append(Detection("wechat_id", m.start("id"), m.end("id"), m.group("id")))
+    return found
+
+
+def wechat_prefix_pattern(prefixes: list[str]) -> re.Pattern[str]:
+    """Compile the WeChat-id pattern from the alias list (longest prefixes first)."""
+    alts = "|".join(re.escape(p) for p in sorted(set(prefixes), key=len, reverse=True))
+    return re.compile(rf"(?:{alts})(?:号|id)?(?:是|为|搜|加)?(?P<id>[a-z][a-z0-9]{{5,19}})")

@@ -1,0 +1,24 @@
+"""Shared fixtures: checkers are expensive to build, so build each platform's once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kefuguard.checker import Checker
+from kefuguard.rules.loader import load_packs
+from kefuguard.rules.model import PLATFORMS
+
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def packs():
+    return load_packs()
+
+
+@pytest.fixture(scope="session")
+def checkers(packs) -> dict[str, Checker]:
+    return {p: Checker(p, packs=packs) for p in PLATFORMS}
