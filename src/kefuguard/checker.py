@@ -22,7 +22,15 @@ from kefuguard.detectors import DetectorContext, find_emails, find_numbers, find
 from kefuguard.detectors.base import Detection
 from kefuguard.detectors.numbers import wechat_prefix_pattern
 from kefuguard.findings import CheckResult, Finding
-from kefuguard.normalize import Tables, Views, build_digit_table, build_phonetic_table, build_tables
+from kefuguard.normalize import (
+    Tables,
+    Views,
+    as_list_table,
+    build_digit_table,
+    build_tables,
+    char_class,
+    sound_alike_spellings,
+)
 from kefuguard.rules.engine_data import EngineData, load_engine_data, read_keyword_file
 from kefuguard.rules.loader import check_platform, load_packs
 from kefuguard.rules.model import Category, Penalty, Rule, RulePack, Severity, Source
@@ -31,7 +39,9 @@ _KEYWORD, _EXCEPTION, _ANCHOR = 0, 1, 2
 _CLAUSE_END = set("。！？!?；;\n，,~～")
 _REFUSAL_LOOKBACK = 16
 _NUMBER_DETECTORS = frozenset({"phone", "qq", "bank_card", "id_card"})
-_HAS_DIGIT = re.compile(r"\d")
+_REPEATS = re.compile(r"(.)\1")
+_LATIN_PAIR = re.compile(r"[a-z]{2}|www")  # a domain needs letters: most messages have none
+_URL_GATE = re.compile(r"[0-9a-zA-Z０-９ａ-ｚＡ-Ｚ\-]\s*[.。．]\s*[a-zA-Zａ-ｚＡ-Ｚ]{2}|www|http", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -39,10 +49,16 @@ def shared_tables() -> Tables:
     """Translate tables are the same for every platform: build them once per process."""
     data = load_engine_data()
     keyword, link = build_tables()
-    phonetic, phonetic_terms = build_phonetic_table(
-        [t.translate(keyword) for t in data.phonetic_terms], keyword
+    digits = build_digit_table(data.numerals)
+    numeral_chars = {chr(c) for c in digits} | set("0123456789")
+    return Tables(
+        keyword,
+        link,
+        digits,
+        keyword_list=as_list_table(keyword),
+        # number detectors only look at runs of 5+ digits/numerals
+        numeral_runs=re.compile(char_class(numeral_chars) + "{5,}"),
     )
-    return Tables(keyword, link, build_digit_table(data.numerals), phonetic, tuple(phonetic_terms))
 
 
 @dataclass
@@ -82,8 +98,11 @@ class Checker:
         self.packs = list(packs) if packs is not None else load_packs(extra_pack_dirs)
         self.data: EngineData = load_engine_data()
         self.tables = shared_tables()
-        self.pack_labels = [p.label for p in self.packs]
         self.rules: list[CompiledRule] = self._compile_rules()
+        contributing = {cr.pack_label for cr in self.rules} | {
+            p.label for p in self.packs if p.overrides and (self.platform in p.pack.platforms or "all" in p.pack.platforms)
+        }
+        self.pack_labels = [p.label for p in self.packs if p.label in contributing]
         self._compile_automaton()
         ctx = self.data.detector_context
         self._ctx = DetectorContext(
@@ -102,6 +121,7 @@ class Checker:
         for i, cr in enumerate(self.rules):
             for name in cr.detectors:
                 self._detector_rules[name].append(i)
+        self._number_rules = bool(self._detector_rules.keys() & _NUMBER_DETECTORS)
         self._always_patterns = [i for i, cr in enumerate(self.rules) if any(not a for _, a in cr.patterns)]
 
     # ---------------------------------------------------------------- compile
@@ -189,23 +209,19 @@ class Checker:
                     norm = self._norm(anchor)
                     if norm:
                         payloads[norm].append((_ANCHOR, i, j))
+        # sound-alike spellings of curated terms (威信 → 微信) match exactly like the term itself
+        exceptions = {self._norm(x) for x in self.data.phonetic_exceptions}
+        for term in (self._norm(t) for t in self.data.phonetic_terms):
+            keyword_payloads = [pl for pl in payloads.get(term, ()) if pl[0] == _KEYWORD]
+            if not keyword_payloads or any(name in term for name in own):
+                continue
+            for spelling in sound_alike_spellings(term):
+                if spelling not in exceptions and spelling not in payloads:
+                    payloads[spelling] = list(keyword_payloads)
         self._patterns = list(payloads)
         self._payloads = [tuple(payloads[p]) for p in self._patterns]
-        self._edge_letters = [
-            (_is_ascii_letter(p[0]), _is_ascii_letter(p[-1])) for p in self._patterns
-        ]
+        self._edge_letters = [(_is_ascii_letter(p[0]), _is_ascii_letter(p[-1])) for p in self._patterns]
         self._ac = ahocorasick_rs.AhoCorasick(self._patterns) if self._patterns else None
-        index = {p: k for k, p in enumerate(self._patterns)}
-        # phonetic automaton: a hit on a term's pronunciation counts as the term itself
-        self._phonetic_targets: list[int] = []
-        phon_patterns: list[str] = []
-        norm_terms = [self._norm(t) for t in self.data.phonetic_terms]
-        for term, pterm in zip(norm_terms, self.tables.phonetic_terms, strict=True):
-            if term in index and not any(name in term for name in own):
-                phon_patterns.append(pterm)
-                self._phonetic_targets.append(index[term])
-        self._phon_ac = ahocorasick_rs.AhoCorasick(phon_patterns) if phon_patterns else None
-        self._phon_exceptions = frozenset(self._norm(x) for x in self.data.phonetic_exceptions)
 
     # ---------------------------------------------------------------- check
     def _scan(self, views: Views) -> list[tuple[int, int, int]]:
@@ -214,27 +230,21 @@ class Checker:
             return []
         kw = views.keyword
         hits = self._ac.find_matches_as_indexes(kw, overlapping=True)
-        if self._phon_ac is not None:
-            ph = views.phonetic
-            if ph != kw:
-                for k, s, e in self._phon_ac.find_matches_as_indexes(ph, overlapping=True):
-                    if kw[s:e] not in self._phon_exceptions:
-                        hits.append((self._phonetic_targets[k], s, e))
-        collapsed = views.collapsed
-        if collapsed is not None:
-            text, index = collapsed
+        if _REPEATS.search(kw):
+            text, index = views.collapsed
             for k, s, e in self._ac.find_matches_as_indexes(text, overlapping=True):
                 hits.append((k, index[s], index[e]))
         return hits
 
     def _edges_ok(self, views: Views, k: int, s: int, e: int) -> bool:
-        """Short Latin aliases (tb, vx, qq) must not sit inside a longer Latin word."""
+        """Short Latin aliases (tb, vx, qq) must not sit inside a longer Latin word or after a
+        number (1TB is a disk size); a number after them is fine (vx1928…)."""
         left, right = self._edge_letters[k]
         if not (left or right):
             return True
         text = views.text
         o_start, o_end = views.span(s, e)
-        if left and o_start > 0 and _is_ascii_letter(text[o_start - 1]):
+        if left and o_start > 0 and (_is_ascii_letter(text[o_start - 1]) or text[o_start - 1].isdigit()):
             return False
         return not (right and o_end < len(text) and _is_ascii_letter(text[o_end]))
 
@@ -250,13 +260,11 @@ class Checker:
     def _detect(self, views: Views, any_hit: bool) -> list[tuple[int, Detection]]:
         out: list[tuple[int, Detection]] = []
         dr = self._detector_rules
-        if not dr:
-            return out
-        if dr.keys() & _NUMBER_DETECTORS and _HAS_DIGIT.search(views.digits):
+        if self._number_rules and self.tables.numeral_runs.search(views.keyword):
             for det in find_numbers(views.digits, self._ctx):
                 out.extend((i, det) for i in dr.get(det.kind, ()))
         text = views.text
-        if "url" in dr and ("." in text or "。" in text or "．" in text or "/" in text):
+        if "url" in dr and _LATIN_PAIR.search(views.keyword) and _URL_GATE.search(text):
             allowed = self._own_domains
             for i in dr["url"]:
                 extra = tuple(d for ref in self.rules[i].rule.match.detectors for d in ref.allow_domains)
@@ -274,23 +282,25 @@ class Checker:
         """Check one message. Offsets in the result index `text` as given."""
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
-        views = Views(text, self.tables)
+        views = Views(text, self.tables, text.translate(self.tables.keyword_list))
         hits = self._scan(views)
-        spans: dict[int, list[tuple[int, int, bool]]] = defaultdict(list)  # rule -> (s, e, original?)
+        detections = self._detect(views, bool(hits)) if self._detector_rules else ()
+        if not hits and not detections and not self._always_patterns:
+            return _clean_result(text, self.platform, self.pack_labels)  # the common case
+        spans: dict[int, list[tuple[int, int]]] = defaultdict(list)  # rule -> keyword-view spans
         exceptions: dict[int, list[tuple[int, int]]] = defaultdict(list)
         anchored: set[tuple[int, int]] = set()
         for k, s, e in hits:
             for kind, i, j in self._payloads[k]:
                 if kind == _KEYWORD:
                     if self._edges_ok(views, k, s, e):
-                        spans[i].append((s, e, False))
+                        spans[i].append((s, e))
                 elif kind == _EXCEPTION:
                     exceptions[i].append((s, e))
                 else:
                     anchored.add((i, j))
-        for i in list(spans):
-            exc = exceptions.get(i)
-            if exc:
+        for i, exc in exceptions.items():
+            if i in spans:
                 spans[i] = [sp for sp in spans[i] if not any(xs <= sp[0] and sp[1] <= xe for xs, xe in exc)]
         for i, j in anchored:
             self._run_pattern(views, i, j, spans, exceptions)
@@ -298,25 +308,23 @@ class Checker:
             for j, (_, has_anchor) in enumerate(self.rules[i].patterns):
                 if not has_anchor:
                     self._run_pattern(views, i, j, spans, exceptions)
-        detections = self._detect(views, bool(spans))
         return self._result(views, spans, detections)
 
     def _run_pattern(self, views: Views, i: int, j: int, spans, exceptions) -> None:
         regex = self.rules[i].patterns[j][0]
         exc = exceptions.get(i, ())
+        has_hit_group = "hit" in regex.groupindex
         for m in regex.finditer(views.keyword):
-            s, e = m.span()
+            s, e = m.span("hit") if has_hit_group and m.group("hit") is not None else m.span()
             if e > s and not any(xs <= s and e <= xe for xs, xe in exc):
-                spans[i].append((s, e, False))
+                spans[i].append((s, e))
 
     def _result(self, views: Views, spans, detections) -> CheckResult:
         if not spans and not detections:
-            return CheckResult.model_construct(
-                text=views.text, platform=self.platform, findings=[], packs=self.pack_labels
-            )
+            return _clean_result(views.text, self.platform, self.pack_labels)
         located: dict[int, list[tuple[int, int, str | None]]] = defaultdict(list)
         for i, items in spans.items():
-            for s, e, _ in items:
+            for s, e in items:
                 o_s, o_e = views.span(s, e)
                 located[i].append((o_s, o_e, None))
         for i, det in detections:
@@ -331,7 +339,8 @@ class Checker:
             for o_s, o_e, detector in _merge(items):
                 refusal = cr.rule.refusal_aware and self._is_refusal(views, o_s)
                 findings.append(
-                    Finding.model_construct(
+                    _fast_model(
+                        Finding,
                         rule_id=cr.id,
                         category=cr.rule.category,
                         severity=cr.severity.lowered() if refusal else cr.severity,
@@ -349,8 +358,8 @@ class Checker:
                     )
                 )
         findings.sort(key=lambda f: (f.start, -f.severity.rank, f.rule_id))
-        return CheckResult.model_construct(
-            text=views.text, platform=self.platform, findings=findings, packs=self.pack_labels
+        return _fast_model(
+            CheckResult, text=views.text, platform=self.platform, findings=findings, packs=self.pack_labels
         )
 
     def check_many(self, texts: Iterable[str]) -> list[CheckResult]:
@@ -361,6 +370,24 @@ class Checker:
             if cr.id == rule_id:
                 return cr
         raise KeyError(rule_id)
+
+
+def _fast_model(cls, **values):
+    """Build a pydantic model from values the checker already validated, skipping validation.
+
+    Equivalent to `model_construct` with every field given, at a fraction of its cost: results
+    are built on the hot path of every message.
+    """
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+def _clean_result(text: str, platform: str, packs: list[str]) -> CheckResult:
+    return _fast_model(CheckResult, text=text, platform=platform, findings=[], packs=packs)
 
 
 def _merge(items: list[tuple[int, int, str | None]]) -> list[tuple[int, int, str | None]]:

@@ -5,8 +5,8 @@ Every step is one precomputed `str.translate` table, so a message costs a few C-
 * keyword view: NFKC (full-width → half-width, ①→1), lower-case, traditional → simplified
   (OpenCC, per character), and whitespace, punctuation, emoji, symbols, zero-width and control
   characters removed (微 信, 微*信, V❤信, 淘-宝 all become contiguous); '+' reads as 加.
-* phonetic view: characters that sound exactly (toned pinyin) like a character of a curated
-  high-risk term become that character (威信 → 微信), length-preserving.
+* sound-alikes: a curated few high-risk terms (微信, 支付宝…) are also searched in every spelling
+  with everyday characters of the same toned pinyin (威信), compiled into the same automaton.
 * digit view: Chinese, financial and circled numerals → digits (一三八, 壹叁捌, ①③⑧ → 138).
 * link view: like the keyword view but nothing removed, so domains and e-mail survive.
 
@@ -16,17 +16,17 @@ that have a hit, the index into the original text of every view character.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 
 import opencc
 from pypinyin.pinyin_dict import pinyin_dict
 
 _DELETED_CATEGORIES = ("Z", "C", "P", "S", "M")
 _KEPT_SYMBOLS = {"+": "加"}
-_REPEATS = re.compile(r"(.)\1+")
 _CJK_RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
 
 
@@ -69,48 +69,85 @@ def build_tables() -> tuple[dict[int, str], dict[int, str]]:
     return keyword, link
 
 
-def _readings(ch: str) -> str | None:
-    value = pinyin_dict.get(ord(ch))
+def _reading(cp: int) -> str | None:
+    value = pinyin_dict.get(cp)
     return value.split(",")[0] if value else None
 
 
-def build_phonetic_table(terms: list[str], keyword_table: dict[int, str]) -> tuple[dict[int, str], list[str]]:
-    """Map every character that reads like a term character (same toned pinyin) to that character.
+def _is_common_char(ch: str) -> bool:
+    """GB2312 level-1 characters: the 3,755 everyday hanzi (what sound-alike evasions use)."""
+    try:
+        code = ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return len(code) == 2 and 0xB0A1 <= int.from_bytes(code, "big") <= 0xD7FE
 
-    Returns the table and the terms in the phonetic view (what to search for).
+
+@cache
+def _common_chars_by_reading() -> dict[str, list[str]]:
+    by_reading: dict[str, list[str]] = {}
+    for cp in range(0x4E00, 0xA000):
+        ch = chr(cp)
+        reading = _reading(cp)
+        if reading and _is_common_char(ch):
+            by_reading.setdefault(reading, []).append(ch)
+    return by_reading
+
+
+def sound_alike_spellings(term: str, limit: int = 5000) -> list[str]:
+    """Every spelling of `term` with everyday characters of the same toned pinyin (威信 for 微信).
+
+    Tones count (维心 is not 微信), and only GB2312 level-1 characters are used, which keeps the
+    list to a few hundred per term; whole-lexicon pinyin matching would flag most messages.
     """
-    representative: dict[str, str] = {}
-    for term in terms:
-        for ch in term:
-            reading = _readings(ch)
-            if reading:
-                representative.setdefault(reading, ch)
-    table: dict[int, str] = {}
-    for cp, value in pinyin_dict.items():
-        reading = value.split(",")[0]
-        rep = representative.get(reading)
-        if rep is None or cp == ord(rep):
-            continue
-        simplified = keyword_table.get(cp, chr(cp))
-        if len(simplified) == 1:
-            table[ord(simplified)] = rep
-        table[cp] = rep
-    phonetic_terms = [term.translate(table) for term in terms]
-    return table, phonetic_terms
+    options = []
+    for ch in term:
+        reading = _reading(ord(ch))
+        same = _common_chars_by_reading().get(reading, []) if reading else []
+        options.append(sorted({ch, *same}))
+    spellings = ["".join(combo) for combo in itertools.islice(itertools.product(*options), limit)]
+    return [s for s in spellings if s != term]
+
+
+_TABLE_SIZE = 0x20000  # BMP + the emoji planes; characters beyond are left as they are
+
+
+def as_list_table(table: dict[int, str]) -> list[str | None]:
+    """The same mapping as a list indexed by code point: `str.translate` looks a list up about
+    twice as fast as a large dict (no hashing, fewer cache misses). None deletes a character."""
+    out: list[str | None] = [chr(cp) for cp in range(_TABLE_SIZE)]
+    for cp, value in table.items():
+        if cp < _TABLE_SIZE:
+            out[cp] = value if value else None
+    return out
+
+
+def char_class(chars: set[str]) -> str:
+    """A regex character class matching exactly `chars` (ranges merged)."""
+    cps = sorted(ord(c) for c in chars)
+    parts, i = [], 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        a, b = chr(cps[i]), chr(cps[j])
+        parts.append(re.escape(a) if i == j else f"{re.escape(a)}-{re.escape(b)}")
+        i = j + 1
+    return "[" + "".join(parts) + "]"
 
 
 @dataclass(frozen=True)
 class Tables:
-    """The compiled translate tables; built once per process (about 0.1 s) and shared."""
+    """The compiled translate tables; built once per process (well under a second) and shared."""
 
     keyword: dict[int, str]
     link: dict[int, str]
     digits: dict[int, str]
-    phonetic: dict[int, str]
-    phonetic_terms: tuple[str, ...]
+    keyword_list: list[str | None] = field(repr=False, default_factory=list)
+    numeral_runs: re.Pattern[str] = field(repr=False, default=re.compile("(?!)"))
 
     def keyword_view(self, text: str) -> str:
-        return text.translate(self.keyword)
+        return text.translate(self.keyword_list)
 
 
 def build_digit_table(numerals: dict[str, list[str]]) -> dict[int, str]:
@@ -127,21 +164,19 @@ class Views:
 
     __slots__ = ("__dict__", "tables", "text")
 
-    def __init__(self, text: str, tables: Tables) -> None:
+    def __init__(self, text: str, tables: Tables, keyword: str | None = None) -> None:
         self.text = text
         self.tables = tables
+        if keyword is not None:
+            self.keyword = keyword
 
     @cached_property
     def keyword(self) -> str:
-        return self.text.translate(self.tables.keyword)
+        return self.text.translate(self.tables.keyword_list)
 
     @cached_property
     def digits(self) -> str:
         return self.keyword.translate(self.tables.digits)
-
-    @cached_property
-    def phonetic(self) -> str:
-        return self.keyword.translate(self.tables.phonetic)
 
     @cached_property
     def link(self) -> str:
@@ -161,14 +196,9 @@ class Views:
         return out
 
     @cached_property
-    def collapsed(self) -> tuple[str, list[int]] | None:
-        """Keyword view with runs of a repeated character collapsed (微微信信 → 微信), and its map.
-
-        None when nothing repeats, which is most messages.
-        """
+    def collapsed(self) -> tuple[str, list[int]]:
+        """Keyword view with runs of a repeated character collapsed (微微信信 → 微信), and its map."""
         kw = self.keyword
-        if not _REPEATS.search(kw):
-            return None
         chars: list[str] = []
         index: list[int] = []
         prev = ""

@@ -53,27 +53,21 @@ def rewrite(text: str, platform: str, checker: Checker | None = None) -> Rewrite
     """A compliant version of `text` for `platform`, with the findings fixed and those left."""
     checker = checker or get_checker(platform)
     result = checker.check(text)
-    fixed: list[Finding] = []
-    pieces: list[str] = []
-    cursor = len(text)
-    # replace from the end so earlier offsets stay valid; skip findings inside an edited span
-    for finding in sorted(result.findings, key=lambda f: (f.start, f.end), reverse=True):
-        if finding.end > cursor:  # overlaps a span already replaced
-            fixed.append(finding)
-            continue
+    # choose edits: longest spans first, never two overlapping edits
+    edits: list[tuple[int, int, str]] = []
+    for finding in sorted(result.findings, key=lambda f: (f.start - f.end, f.start)):
         new = _replacement_for(finding, text[finding.start : finding.end])
-        if new is None:
+        if new is None or any(s < finding.end and finding.start < e for s, e, _ in edits):
             continue
-        pieces.append(text[finding.end : cursor])
-        pieces.append(new)
-        cursor = finding.start
-        fixed.append(finding)
-    pieces.append(text[:cursor])
-    new_text = "".join(reversed(pieces))
-    remaining = checker.check(new_text).findings
-    fixed_ids = {(f.rule_id, f.start) for f in fixed}
-    unfixed = [f for f in result.findings if (f.rule_id, f.start) not in fixed_ids]
-    # anything the rewrite still trips counts as not fixed (e.g. a replacement that is itself flagged)
-    unfixed.extend(f for f in remaining if (f.rule_id, f.start) not in {(u.rule_id, u.start) for u in unfixed})
-    fixed = [f for f in fixed if f.rule_id not in {r.rule_id for r in remaining}]
+        edits.append((finding.start, finding.end, new))
+    edits.sort()
+    pieces, cursor = [], 0
+    for s, e, new in edits:
+        pieces += [text[cursor:s], new]
+        cursor = e
+    new_text = "".join([*pieces, text[cursor:]])
+    # a finding is fixed when its rule no longer fires on the rewritten text
+    still = {r.rule_id for r in checker.check(new_text).findings}
+    fixed = [f for f in result.findings if f.rule_id not in still]
+    unfixed = [f for f in result.findings if f.rule_id in still]
     return RewriteResult(original=text, text=new_text, platform=checker.platform, fixed=fixed, unfixed=unfixed)

@@ -20,11 +20,11 @@ import csv
 import datetime as dt
 import json
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 from kefuguard.sample import phrases as ph
@@ -62,6 +62,9 @@ class Agent:
     habits: tuple[str, ...] = ()
 
 
+_ASCII_ID = re.compile(r"[A-Za-z0-9_-]+")  # lets the JSONL writer skip escaping ids
+
+
 @dataclass(frozen=True)
 class Shop:
     """A fictional shop: where it sells, what it sells, who answers and how busy it is."""
@@ -75,8 +78,13 @@ class Shop:
     agents: tuple[Agent, ...]
     bot: str = ""
     auto_greet: bool = False
-    conversations_per_day: int = 22
+    conversations_per_day: int = 30
     buyer_prefix: str = "buyer_"
+
+    def __post_init__(self) -> None:
+        for value in (self.code, self.buyer_prefix):
+            if not _ASCII_ID.fullmatch(value):
+                raise ValueError(f"shop code and buyer prefix must be ASCII letters/digits/_/-: {value!r}")
 
     def agent_id(self, agent: Agent) -> str:
         return f"{self.short}:{agent.nickname}"
@@ -84,48 +92,122 @@ class Shop:
 
 SHOPS: tuple[Shop, ...] = (
     Shop(
-        name="小鹿家居旗舰店", short="小鹿家居", code="xiaolu", platform="tmall", kind="goods",
-        products=(("北欧实木床头柜", 299.0), ("记忆棉枕头", 89.0), ("全棉四件套", 259.0),
-                  ("折叠收纳箱", 39.9), ("护眼落地灯", 168.0)),
-        agents=(Agent("阿青"), Agent("小雨"), Agent("大鹏", False, ("diversion", "superlative", "broken_promise"))),
-        bot="店小蜜", auto_greet=True, buyer_prefix="tb_",
+        name="小鹿家居旗舰店",
+        short="小鹿家居",
+        code="xiaolu",
+        platform="tmall",
+        kind="goods",
+        products=(
+            ("北欧实木床头柜", 299.0),
+            ("记忆棉枕头", 89.0),
+            ("全棉四件套", 259.0),
+            ("折叠收纳箱", 39.9),
+            ("护眼落地灯", 168.0),
+        ),
+        agents=(
+            Agent("阿青"),
+            Agent("小雨"),
+            Agent("大鹏", False, ("diversion", "superlative", "broken_promise", "stockout")),
+        ),
+        bot="店小蜜",
+        auto_greet=True,
+        buyer_prefix="tb_",
     ),
     Shop(
-        name="山野茶铺", short="山野茶铺", code="shanye", platform="pinduoduo", kind="goods",
-        products=(("明前龙井250g", 128.0), ("云南普洱茶饼", 66.0), ("福鼎白茶", 88.0),
-                  ("正山小种", 45.0), ("茉莉花茶", 19.9)),
+        name="山野茶铺",
+        short="山野茶铺",
+        code="shanye",
+        platform="pinduoduo",
+        kind="goods",
+        products=(
+            ("明前龙井250g", 128.0),
+            ("云南普洱茶饼", 66.0),
+            ("福鼎白茶", 88.0),
+            ("正山小种", 45.0),
+            ("茉莉花茶", 19.9),
+        ),
         agents=(Agent("茶茶"), Agent("老周", False, ("wording", "diversion", "abuse", "pii")), Agent("小林")),
-        auto_greet=True, buyer_prefix="pdd_",
+        auto_greet=True,
+        buyer_prefix="pdd_",
     ),
     Shop(
-        name="潮童服饰", short="潮童服饰", code="chaotong", platform="douyin", kind="apparel",
-        products=(("儿童防晒衣", 79.0), ("男童纯棉T恤", 39.0), ("女童连衣裙", 99.0),
-                  ("儿童运动鞋", 129.0), ("宝宝连体衣", 59.0)),
-        agents=(Agent("糖糖"), Agent("阿杰", False, ("review_invite", "overpromise", "attitude", "negative_refusal")),
-                Agent("小美")),
+        name="潮童服饰",
+        short="潮童服饰",
+        code="chaotong",
+        platform="douyin",
+        kind="apparel",
+        products=(
+            ("儿童防晒衣", 79.0),
+            ("男童纯棉T恤", 39.0),
+            ("女童连衣裙", 99.0),
+            ("儿童运动鞋", 129.0),
+            ("宝宝连体衣", 59.0),
+        ),
+        agents=(
+            Agent("糖糖"),
+            Agent("阿杰", False, ("review_invite", "overpromise", "attitude", "negative_refusal")),
+            Agent("小美"),
+        ),
         buyer_prefix="dy_",
     ),
     Shop(
-        name="极客数码", short="极客数码", code="jike", platform="jd", kind="goods",
-        products=(("无线蓝牙耳机", 199.0), ("65W氮化镓充电器", 119.0), ("机械键盘", 349.0),
-                  ("移动电源20000mAh", 129.0), ("Type-C数据线", 29.9)),
-        agents=(Agent("小K"), Agent("阿涛", False, ("superlative", "stockout", "attitude"))),
-        bot="京小智", buyer_prefix="jd_",
+        name="极客数码",
+        short="极客数码",
+        code="jike",
+        platform="jd",
+        kind="goods",
+        products=(
+            ("无线蓝牙耳机", 199.0),
+            ("65W氮化镓充电器", 119.0),
+            ("机械键盘", 349.0),
+            ("移动电源20000mAh", 129.0),
+            ("Type-C数据线", 29.9),
+        ),
+        agents=(Agent("小K"), Agent("阿涛", False, ("superlative", "attitude", "broken_promise"))),
+        bot="京小智",
+        buyer_prefix="jd_",
     ),
     Shop(
-        name="暖暖母婴", short="暖暖母婴", code="nuannuan", platform="kuaishou", kind="goods",
-        products=(("婴儿纸尿裤L码", 109.0), ("婴儿湿巾80抽", 29.9), ("宝宝辅食米粉", 49.0),
-                  ("电动吸奶器", 399.0), ("轻便婴儿推车", 599.0)),
-        agents=(Agent("暖暖"), Agent("小芳", False, ("diversion", "fraud", "negative_refusal")), Agent("阿敏")),
+        name="暖暖母婴",
+        short="暖暖母婴",
+        code="nuannuan",
+        platform="kuaishou",
+        kind="goods",
+        products=(
+            ("婴儿纸尿裤L码", 109.0),
+            ("婴儿湿巾80抽", 29.9),
+            ("宝宝辅食米粉", 49.0),
+            ("电动吸奶器", 399.0),
+            ("轻便婴儿推车", 599.0),
+        ),
+        agents=(
+            Agent("暖暖"),
+            Agent("小芳", False, ("diversion", "fraud", "abuse")),
+            Agent("阿敏"),
+        ),
         buyer_prefix="ks_",
     ),
     Shop(
-        name="花间美妆", short="花间美妆", code="huajian", platform="taobao", kind="goods",
-        products=(("玻尿酸补水面膜", 69.0), ("丝绒哑光口红", 129.0), ("氨基酸洗面奶", 59.0),
-                  ("清爽防晒霜SPF50", 89.0), ("气垫BB霜", 139.0)),
-        agents=(Agent("花花"), Agent("小蝶", False, ("overpromise", "superlative", "diversion", "privacy")),
-                Agent("阿紫")),
-        bot="店小蜜", auto_greet=True, buyer_prefix="tb_",
+        name="花间美妆",
+        short="花间美妆",
+        code="huajian",
+        platform="taobao",
+        kind="goods",
+        products=(
+            ("玻尿酸补水面膜", 69.0),
+            ("丝绒哑光口红", 129.0),
+            ("氨基酸洗面奶", 59.0),
+            ("清爽防晒霜SPF50", 89.0),
+            ("气垫BB霜", 139.0),
+        ),
+        agents=(
+            Agent("花花"),
+            Agent("小蝶", False, ("overpromise", "superlative", "diversion", "privacy")),
+            Agent("阿紫"),
+        ),
+        bot="店小蜜",
+        auto_greet=True,
+        buyer_prefix="tb_",
     ),
 )
 
@@ -145,10 +227,28 @@ class Behaviour:
     quick: float  # an answer is a quick reply (快捷回复)
 
 
-GOOD = Behaviour(violation=0.015, curt=0.01, slow=0.04, miss=0.01, skip_greeting=0.05, skip_closing=0.1,
-                 repeat=0.0, night=0.0, quick=0.25)
-BAD = Behaviour(violation=0.22, curt=0.1, slow=0.3, miss=0.08, skip_greeting=0.5, skip_closing=0.6,
-                repeat=0.25, night=0.6, quick=0.55)
+GOOD = Behaviour(
+    violation=0.015,
+    curt=0.01,
+    slow=0.04,
+    miss=0.01,
+    skip_greeting=0.05,
+    skip_closing=0.1,
+    repeat=0.0,
+    night=0.0,
+    quick=0.25,
+)
+BAD = Behaviour(
+    violation=0.35,
+    curt=0.1,
+    slow=0.3,
+    miss=0.08,
+    skip_greeting=0.5,
+    skip_closing=0.6,
+    repeat=0.1,
+    night=0.6,
+    quick=0.55,
+)
 
 # Buyer traffic by hour of day (relative weights): quiet nights, peaks late morning and evening.
 HOUR_WEIGHTS = (3, 2, 1, 1, 1, 1, 2, 4, 8, 12, 14, 13, 10, 10, 12, 12, 11, 10, 10, 13, 16, 17, 14, 8)
@@ -179,6 +279,8 @@ class _AgentPlan:
     greetings: list[str]
     closings: list[str]
     violations: list[list[tuple[str, str]]]  # per product: (text, category), habits weighted
+    habits: list[list[tuple[str, str]]]  # per product: habit phrases interleaved across categories
+    cursor: int = 0  # bad agents work through their habits in turn, so each one shows up
 
 
 @dataclass
@@ -193,9 +295,15 @@ class _ShopPlan:
     seen_buyers: list[str] = field(default_factory=list)
 
 
+def _phrases(category: str, platform: str) -> list[str]:
+    return [t for t in ph.VIOLATIONS[category] if platform not in ph.PHRASE_NOT_ON.get(t, ())]
+
+
 def _plan(shop: Shop) -> _ShopPlan:
     topics = ph.KIND_TOPICS[shop.kind]
-    categories = [c for c in ph.VIOLATIONS if shop.platform in ph.VIOLATION_PLATFORMS.get(c, (shop.platform,))]
+    categories = [
+        c for c in ph.VIOLATIONS if shop.platform in ph.VIOLATION_PLATFORMS.get(c, (shop.platform,))
+    ]
     questions, followups, night_texts = [], [], []
     for product, price in shop.products:
         vals = {"p": product, "price": f"{price:g}", "shop": shop.name}
@@ -214,16 +322,40 @@ def _plan(shop: Shop) -> _ShopPlan:
         for product, _price in shop.products:
             bank = []
             for cat in categories:
-                weight = 4 if cat in agent.habits else 1
-                bank.extend((t.format(p=product), cat) for t in ph.VIOLATIONS[cat] for _ in range(weight))
+                if agent.good and cat not in ph.MILD_CATEGORIES:
+                    continue
+                weight = 6 if cat in agent.habits else 1
+                bank.extend(
+                    (t.format(p=product), cat) for t in _phrases(cat, shop.platform) for _ in range(weight)
+                )
             per_product.append(bank)
-        agents.append(_AgentPlan(
-            agent_id=shop.agent_id(agent), behaviour=GOOD if agent.good else BAD,
-            greetings=_expand(ph.AGENT_GREETINGS, **vals), closings=_expand(ph.AGENT_CLOSINGS, **vals),
-            violations=per_product,
-        ))
+        habits = []
+        for product, _price in shop.products:
+            banks = [
+                [(t.format(p=product), c) for t in _phrases(c, shop.platform)]
+                for c in agent.habits
+                if c in categories
+            ]
+            longest = max((len(b) for b in banks), default=0)
+            # every run of len(banks) consecutive picks covers each habit category once
+            habits.append([b[i % len(b)] for i in range(longest) for b in banks])
+        agents.append(
+            _AgentPlan(
+                agent_id=shop.agent_id(agent),
+                behaviour=GOOD if agent.good else BAD,
+                greetings=_expand(ph.AGENT_GREETINGS, **vals),
+                closings=_expand(ph.AGENT_CLOSINGS, **vals),
+                violations=per_product,
+                habits=habits,
+                cursor=sum(map(ord, agent.nickname)),  # agents start their habits at different phrases
+            )
+        )
     return _ShopPlan(
-        shop=shop, agents=agents, questions=questions, followups=followups, night_texts=night_texts,
+        shop=shop,
+        agents=agents,
+        questions=questions,
+        followups=followups,
+        night_texts=night_texts,
         auto=_expand(ph.AUTO_REPLIES, shop=shop.name),
         bot=_expand(ph.BOT_REPLIES, bot=shop.bot) if shop.bot else [],
     )
@@ -238,7 +370,9 @@ def _pick(rnd, seq):
     return seq[int(rnd() * len(seq))]
 
 
-def _conversation(rng: random.Random, plan: _ShopPlan, t0: int) -> tuple[list[_Msg], str, int | None, float | None, bool]:
+def _conversation(
+    rng: random.Random, plan: _ShopPlan, t0: int
+) -> tuple[list[_Msg], str, int | None, float | None, bool]:
     """One conversation's messages plus its buyer, order time, paid amount and reported flag."""
     rnd = rng.random
     shop = plan.shop
@@ -268,7 +402,11 @@ def _conversation(rng: random.Random, plan: _ShopPlan, t0: int) -> tuple[list[_M
     tod = t0 % 86400
     if rnd() < 0.06:  # agent-initiated: 催付 or a follow-up; bad agents send them at night (骚扰)
         if rnd() < b.night:
-            t = t0 - tod + (22 * 3600 + int(rnd() * 2.5 * 3600) if rnd() < 0.6 else 6 * 3600 + int(rnd() * 7000))
+            t = (
+                t0
+                - tod
+                + (22 * 3600 + int(rnd() * 2.5 * 3600) if rnd() < 0.6 else 6 * 3600 + int(rnd() * 7000))
+            )
             add((t, "agent", aid, _pick(rnd, plan.night_texts[prod]), False, False, "night_contact"))
         else:
             t = t0 - tod + 10 * 3600 + int(rnd() * 10 * 3600)
@@ -323,7 +461,14 @@ def _conversation(rng: random.Random, plan: _ShopPlan, t0: int) -> tuple[list[_M
             t += 5 + int(rnd() * 30)
         r = rnd()
         if r < b.violation:
-            text, label = _pick(rnd, agent.violations[prod])
+            cycle = agent.habits[prod]
+            if cycle and rnd() < 0.7:
+                text, label = cycle[agent.cursor % len(cycle)]
+                agent.cursor += 1
+            else:
+                text, label = _pick(rnd, agent.violations[prod])
+            if label in ph.APPENDABLE_CATEGORIES and rnd() < 0.5:
+                text = _pick(rnd, answers).rstrip("~") + "，" + text
             add((t, "agent", aid, text, False, False, label))
         elif r < b.violation + b.curt:
             add((t, "agent", aid, _pick(rnd, ph.CURT_REPLIES), False, False, "curt"))
@@ -370,11 +515,15 @@ def _conversation(rng: random.Random, plan: _ShopPlan, t0: int) -> tuple[list[_M
 
 
 def _raw(
-    seed: int, days: int | None, shops: Sequence[Shop], start: dt.date, conversations_per_day: int | None,
-) -> Iterator[tuple]:
-    """The generator core: per message (conversation-constant tuple, message tuple, sent_at string).
+    seed: int,
+    days: int | None,
+    shops: Sequence[Shop],
+    start: dt.date,
+    conversations_per_day: int | None,
+) -> Iterator[tuple[tuple, list[_Msg], list[str]]]:
+    """The generator core, one conversation at a time: (conversation tuple, messages, sent_at strings).
 
-    Conversation-level values are shared between that conversation's rows so writers can reuse them.
+    The conversation tuple is (id, platform, shop, buyer, reported, order_time ISO, paid amount).
     """
     rng = random.Random(seed)
     rnd = rng.random
@@ -397,16 +546,19 @@ def _raw(
             msgs, buyer, order_t, paid, reported = _conversation(rng, plan, t0)
             msgs.sort(key=lambda m: m[0])
             shop = plan.shop
-            order_iso = None
-            if order_t is not None:
-                order_iso = _iso(order_t, start, prefixes, times)
-            conv = (f"{shop.code}-{ymd}-{seq:04d}", shop.platform, shop.name, buyer, reported, order_iso, paid)
+            order_iso = None if order_t is None else _iso(order_t, start, prefixes, times)
+            sent = []
             for m in msgs:
                 t = m[0]
                 d = t // 86400
-                while d >= len(prefixes):
-                    prefixes.append((start + dt.timedelta(days=len(prefixes))).isoformat() + "T")
-                yield conv, m, prefixes[d] + times[t - d * 86400] + "+08:00"
+                if d >= len(prefixes):
+                    _iso(t, start, prefixes, times)
+                sent.append(prefixes[d] + times[t - d * 86400] + "+08:00")
+            yield (
+                (f"{shop.code}-{ymd}-{seq:04d}", shop.platform, shop.name, buyer, reported, order_iso, paid),
+                msgs,
+                sent,
+            )
         day += 1
 
 
@@ -432,25 +584,27 @@ def generate_messages(
     `days=None` streams without end (slice it); the first N days never depend on how many follow.
     `conversations_per_day` overrides each shop's own volume. `labels=True` adds the planted issue.
     """
-    for conv, m, sent_at in _raw(seed, days, shops, start, conversations_per_day):
-        row = {
-            "conversation_id": conv[0],
-            "platform": conv[1],
-            "shop": conv[2],
-            "agent_id": m[2],
-            "buyer_id": conv[3],
-            "role": m[1],
-            "sent_at": sent_at,
-            "text": m[3],
-            "quick_reply": m[4],
-            "auto_reply": m[5],
-            "buyer_reported": conv[4],
-            "order_time": conv[5],
-            "paid_amount": conv[6],
-        }
-        if labels:
-            row["label"] = m[6]
-        yield row
+    for conv, msgs, sent in _raw(seed, days, shops, start, conversations_per_day):
+        cid, platform, shop, buyer, reported, order_time, paid = conv
+        for m, sent_at in zip(msgs, sent, strict=True):
+            row = {
+                "conversation_id": cid,
+                "platform": platform,
+                "shop": shop,
+                "agent_id": m[2],
+                "buyer_id": buyer,
+                "role": m[1],
+                "sent_at": sent_at,
+                "text": m[3],
+                "quick_reply": m[4],
+                "auto_reply": m[5],
+                "buyer_reported": reported,
+                "order_time": order_time,
+                "paid_amount": paid,
+            }
+            if labels:
+                row["label"] = m[6]
+            yield row
 
 
 def row_to_json(row: dict) -> str:
@@ -472,37 +626,35 @@ def generate_to_jsonl(
     """
     dumps = json.dumps
     enc: dict[str, str] = {}
-    written = 0
-    last_conv = None
-    head = tail = ""
+
+    def esc(value: str) -> str:
+        e = enc.get(value)
+        if e is None:
+            e = enc[value] = dumps(value, ensure_ascii=False)
+        return e
+
+    left = n_messages
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        out: list[str] = []
-        for conv, m, sent_at in islice(_raw(seed, None, shops, start, None), n_messages):
-            if conv is not last_conv:
-                last_conv = conv
-                head = '{"conversation_id":%s,"platform":"%s","shop":%s,"agent_id":' % (
-                    dumps(conv[0], ensure_ascii=False), conv[1], dumps(conv[2], ensure_ascii=False))
-                buyer = ',"buyer_id":%s,"role":"' % dumps(conv[3], ensure_ascii=False)
-                tail = ',"buyer_reported":%s,"order_time":%s,"paid_amount":%s}\n' % (
-                    "true" if conv[4] else "false", dumps(conv[5]), dumps(conv[6]))
-            text = m[3]
-            te = enc.get(text)
-            if te is None:
-                te = enc[text] = dumps(text, ensure_ascii=False)
-            agent = m[2]
-            ae = enc.get(agent)
-            if ae is None:
-                ae = enc[agent] = dumps(agent, ensure_ascii=False)
-            out.append(
-                f'{head}{ae}{buyer}{m[1]}","sent_at":"{sent_at}","text":{te},'
-                f'"quick_reply":{"true" if m[4] else "false"},"auto_reply":{"true" if m[5] else "false"}{tail}'
+        for conv, msgs, sent in _raw(seed, None, shops, start, None):
+            if left <= 0:
+                break
+            cid, platform, shop, buyer, reported, order_time, paid = conv
+            # ids, platform codes and ISO times are plain ASCII (Shop checks its code and prefix)
+            head = f'{{"conversation_id":"{cid}","platform":"{platform}","shop":{esc(shop)},"agent_id":'
+            mid = f',"buyer_id":"{buyer}","role":"'
+            tail = (
+                f',"buyer_reported":{"true" if reported else "false"},'
+                f'"order_time":{"null" if order_time is None else chr(34) + order_time + chr(34)},'
+                f'"paid_amount":{"null" if paid is None else repr(paid)}}}\n'
             )
-            written += 1
-            if len(out) >= 10_000:
-                fh.write("".join(out))
-                out.clear()
-        fh.write("".join(out))
-    return written
+            lines = [
+                f'{head}{esc(m[2])}{mid}{m[1]}","sent_at":"{sent_at}","text":{esc(m[3])},'
+                f'"quick_reply":{"true" if m[4] else "false"},"auto_reply":{"true" if m[5] else "false"}{tail}'
+                for m, sent_at in zip(msgs[:left], sent, strict=False)
+            ]
+            left -= len(lines)
+            fh.write("".join(lines))
+    return n_messages - left
 
 
 # --- the bundled sample set ---------------------------------------------------------------------------
@@ -514,12 +666,37 @@ SAMPLE_FILES: dict[str, tuple[str, ...]] = {  # file → shops in it
     "chat_kuaishou_taobao.xlsx": ("暖暖母婴", "花间美妆"),
 }
 ROLE_ZH = {"buyer": "买家", "agent": "客服", "bot": "机器人", "system": "系统"}
-CSV_HEADERS = ("会话ID", "平台", "店铺", "客服", "买家", "角色", "发送时间", "消息内容",
-               "快捷回复", "自动回复", "买家被举报", "下单时间", "实付金额")
+CSV_HEADERS = (
+    "会话ID",
+    "平台",
+    "店铺",
+    "客服",
+    "买家",
+    "角色",
+    "发送时间",
+    "消息内容",
+    "快捷回复",
+    "自动回复",
+    "买家被举报",
+    "下单时间",
+    "实付金额",
+)
 # The spreadsheet lists the same columns in another order, as exports from other tools do.
-XLSX_HEADERS = ("发送时间", "会话ID", "店铺", "平台", "买家", "客服", "角色", "消息内容",
-                "自动回复", "快捷回复", "下单时间", "实付金额", "买家被举报")
-_ZH_KEY = dict(zip(CSV_HEADERS, COLUMNS, strict=True))
+XLSX_HEADERS = (
+    "发送时间",
+    "会话ID",
+    "店铺",
+    "平台",
+    "买家",
+    "客服",
+    "角色",
+    "消息内容",
+    "自动回复",
+    "快捷回复",
+    "下单时间",
+    "实付金额",
+    "买家被举报",
+)
 BAD_ROLE = "robot?"
 
 
@@ -536,7 +713,9 @@ class _Defect:
 
 def _inject_defects(rows: list[dict], rng: random.Random) -> list[tuple[dict, _Defect | None]]:
     """Mix deliberately bad rows into a file: what a real export throws at an importer."""
-    starts = [i for i, r in enumerate(rows) if i == 0 or r["conversation_id"] != rows[i - 1]["conversation_id"]]
+    starts = [
+        i for i, r in enumerate(rows) if i == 0 or r["conversation_id"] != rows[i - 1]["conversation_id"]
+    ]
     bounds = [(s, e) for s, e in zip(starts, [*starts[1:], len(rows)], strict=True) if e - s >= 5]
     while True:  # the swapped pair must really be out of order afterwards
         picks = sorted(rng.sample(range(len(bounds)), 6))
@@ -546,24 +725,64 @@ def _inject_defects(rows: list[dict], rng: random.Random) -> list[tuple[dict, _D
     (swap, late, dup, notime, badrole, empty) = (bounds[i] for i in picks)
     out: list[tuple[dict, _Defect | None]] = [(r, None) for r in rows]
     moved = None
+
     # Walk from the back so earlier indices stay valid while inserting.
-    s, _e = empty
-    out.insert(s + 3, ({**rows[s + 2], "role": "agent", "text": "", "quick_reply": False, "auto_reply": False},
-                       _Defect("消息内容为空（图片/表情消息导出后为空白）", True)))
+    def agent_of(start: int, end: int) -> str:
+        """The conversation's serving agent (buyer rows carry it too)."""
+        return next((r["agent_id"] for r in rows[start:end] if r["agent_id"]), "")
+
+    # Injected rows copy a neighbour's conversation facts and set the rest to what such a row holds.
+    plain = {"quick_reply": False, "auto_reply": False, "label": ""}
+    s, e = empty
+    out.insert(
+        s + 3,
+        (
+            {**rows[s + 2], **plain, "role": "agent", "agent_id": agent_of(s, e), "text": ""},
+            _Defect("消息内容为空（图片/表情消息导出后为空白）", True),
+        ),
+    )
     s, _e = badrole
-    out.insert(s + 2, ({**rows[s + 1], "role": BAD_ROLE, "text": "您好，我是智能客服，请问有什么可以帮您？",
-                        "agent_id": ""}, _Defect(f"未知角色 '{BAD_ROLE}'", True)))
-    s, _e = notime
-    out.insert(s + 2, ({**rows[s + 1], "role": "buyer", "sent_at": None, "text": "还在吗？"},
-                       _Defect("缺少发送时间", True)))
+    out.insert(
+        s + 2,
+        (
+            {
+                **rows[s + 1],
+                **plain,
+                "role": BAD_ROLE,
+                "text": "您好，我是智能客服，请问有什么可以帮您？",
+                "agent_id": "",
+            },
+            _Defect(f"未知角色 '{BAD_ROLE}'", True),
+        ),
+    )
+    s, e = notime
+    out.insert(
+        s + 2,
+        (
+            {
+                **rows[s + 1],
+                **plain,
+                "role": "buyer",
+                "agent_id": agent_of(s, e),
+                "sent_at": None,
+                "text": "还在吗？",
+            },
+            _Defect("缺少发送时间", True),
+        ),
+    )
     s, _e = dup
-    out.insert(s + 2, (dict(rows[s + 1]), _Defect(f"与上一行完全重复（{rows[s + 1]['conversation_id']}）", True)))
+    out.insert(
+        s + 2, (dict(rows[s + 1]), _Defect(f"与上一行完全重复（{rows[s + 1]['conversation_id']}）", True))
+    )
     s, _e = late
     moved = out.pop(s + 2)[0]
     out.append((moved, _Defect(f"乱序：{moved['conversation_id']} 的一条消息被导出到文件末尾", False)))
     s, _e = swap
     out[s + 2], out[s + 3] = out[s + 3], out[s + 2]
-    out[s + 2] = (out[s + 2][0], _Defect(f"乱序：与下一行（同一会话 {rows[s]['conversation_id']}）时间顺序颠倒", False))
+    out[s + 2] = (
+        out[s + 2][0],
+        _Defect(f"乱序：与下一行（同一会话 {rows[s]['conversation_id']}）时间顺序颠倒", False),
+    )
     return out
 
 
@@ -582,10 +801,18 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 
 def _zh_row(r: dict) -> dict[str, object]:
     return {
-        "会话ID": r["conversation_id"], "平台": r["platform"], "店铺": r["shop"], "客服": r["agent_id"],
-        "买家": r["buyer_id"], "角色": ROLE_ZH.get(r["role"], r["role"]), "发送时间": _naive(r["sent_at"]),
-        "消息内容": r["text"], "快捷回复": _yes(r["quick_reply"]), "自动回复": _yes(r["auto_reply"]),
-        "买家被举报": _yes(r["buyer_reported"]), "下单时间": _naive(r["order_time"]),
+        "会话ID": r["conversation_id"],
+        "平台": r["platform"],
+        "店铺": r["shop"],
+        "客服": r["agent_id"],
+        "买家": r["buyer_id"],
+        "角色": ROLE_ZH.get(r["role"], r["role"]),
+        "发送时间": _naive(r["sent_at"]),
+        "消息内容": r["text"],
+        "快捷回复": _yes(r["quick_reply"]),
+        "自动回复": _yes(r["auto_reply"]),
+        "买家被举报": _yes(r["buyer_reported"]),
+        "下单时间": _naive(r["order_time"]),
         "实付金额": "" if r["paid_amount"] is None else f"{r['paid_amount']:.2f}",
     }
 
@@ -611,8 +838,13 @@ def _write_xlsx(path: Path, rows: list[dict]) -> None:
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"in_memory": True})
-    wb.set_properties({"created": dt.datetime(2025, 6, 19, 9, 0, 0), "author": "kefuguard sample",
-                       "title": "客服聊天记录导出"})
+    wb.set_properties(
+        {
+            "created": dt.datetime(2025, 6, 19, 9, 0, 0),
+            "author": "kefuguard sample",
+            "title": "客服聊天记录导出",
+        }
+    )
     ws = wb.add_worksheet("聊天记录")
     bold = wb.add_format({"bold": True})
     when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
@@ -674,11 +906,13 @@ def _readme(files: dict[str, list[dict]], seed: int, lossy: dict[str, int]) -> s
         "| 文件 | 格式 | 店铺（平台） | 行数 | 会话数 |",
         "|---|---|---|---|---|",
     ]
-    fmt = {".jsonl": "UTF-8 JSONL，英文列名，时间为 ISO 8601（+08:00）",
-           ".csv": "GBK 编码 CSV，中文表头，时间为 `YYYY-MM-DD HH:MM:SS`（北京时间，无时区）",
-           ".xlsx": "Excel（工作表\u201c聊天记录\u201d），中文表头且列顺序不同，时间为日期单元格"}
+    fmt = {
+        ".jsonl": "UTF-8 JSONL，英文列名，时间为 ISO 8601（+08:00）",
+        ".csv": "GBK 编码 CSV，中文表头，时间为 `YYYY-MM-DD HH:MM:SS`（北京时间，无时区）",
+        ".xlsx": "Excel（工作表\u201c聊天记录\u201d），中文表头且列顺序不同，时间为日期单元格",
+    }
     for name, rows in files.items():
-        shops = "、".join(f"{s}（{p}）" for s, p in dict.fromkeys((r["shop"], r["platform"]) for r in rows))
+        shops = "、".join(f"{s.name}（{s.platform}）" for s in SHOPS if s.name in SAMPLE_FILES[name])
         convs = len({r["conversation_id"] for r in rows})
         lines.append(f"| `{name}` | {fmt[Path(name).suffix]} | {shops} | {len(rows)} | {convs} |")
     lines += [
@@ -688,27 +922,42 @@ def _readme(files: dict[str, list[dict]], seed: int, lossy: dict[str, int]) -> s
         "消息内容里没有换行，所以 CSV 的记录号就是行号。",
     ]
     for name, n in lossy.items():
-        lines.append(f"`{name}` 中有 {n} 条消息含 GBK 无法表示的字符（emoji、❤），已按真实导出的做法写成 `?`。")
-    lines += ["", "## 故意放入的问题行", "",
-              "行号：JSONL 为文件行号；CSV 为文件行号（第 1 行是表头）；XLSX 为 Excel 行号（第 1 行是表头）。",
-              "\u201c应拒绝\u201d的行导入时应报告行号和原因；乱序行是合法数据，导入后按时间排序即可。", "",
-              "| 文件 | 行号 | 问题 | 导入时 |", "|---|---|---|---|"]
+        lines.append(
+            f"`{name}` 中有 {n} 条消息含 GBK 无法表示的字符（emoji、❤），已按真实导出的做法写成 `?`。"
+        )
+    lines += [
+        "",
+        "## 故意放入的问题行",
+        "",
+        "行号：JSONL 为文件行号；CSV 为文件行号（第 1 行是表头）；XLSX 为 Excel 行号（第 1 行是表头）。",
+        "\u201c应拒绝\u201d的行导入时应报告行号和原因；乱序行是合法数据，导入后按时间排序即可。",
+        "",
+        "| 文件 | 行号 | 问题 | 导入时 |",
+        "|---|---|---|---|",
+    ]
     for name, rows in files.items():
         offset = 1 if name.endswith(".jsonl") else 2
         for i, r in enumerate(rows):
             d = r["defect"]
             if d is not None:
-                lines.append(f"| `{name}` | {i + offset} | {d.reason} | {'应拒绝' if d.rejected else '接受'} |")
+                lines.append(
+                    f"| `{name}` | {i + offset} | {d.reason} | {'应拒绝' if d.rejected else '接受'} |"
+                )
     lines += ["", "| 文件 | 数据行 | 应接受 | 应拒绝 |", "|---|---|---|---|"]
     for name, rows in files.items():
         rejected = sum(1 for r in rows if r["defect"] is not None and r["defect"].rejected)
         lines.append(f"| `{name}` | {len(rows)} | {len(rows) - rejected} | {rejected} |")
-    lines += ["", "## 各店铺埋入的问题（按消息计）", "",
-              "类别代码即规则类别（`kefuguard.rules.model.Category`）；另有 curt 敷衍短回复、late_reply 超 3 分钟回复、",
-              "no_reply 漏回复、night_contact 深夜主动联系、repeat 重复刷屏、buyer_abuse 买家辱骂。", ""]
+    lines += [
+        "",
+        "## 各店铺埋入的问题（按消息计）",
+        "",
+        "类别代码即规则类别（`kefuguard.rules.model.Category`）；另有 curt 敷衍短回复、late_reply 超 3 分钟回复、",
+        "no_reply 漏回复、night_contact 深夜主动联系、repeat 重复刷屏、buyer_abuse 买家辱骂。",
+        "",
+    ]
     all_rows = [r for rows in files.values() for r in rows if r["defect"] is None or not r["defect"].rejected]
     labels = sorted({r["label"] for r in all_rows if r["label"]})
-    shops = list(dict.fromkeys(r["shop"] for r in all_rows))
+    shops = [s.name for s in SHOPS if any(r["shop"] == s.name for r in all_rows)]
     lines.append("| 店铺 | 消息数 | 无问题 | " + " | ".join(labels) + " |")
     lines.append("|---|---|---|" + "---|" * len(labels))
     for shop in shops:
@@ -719,14 +968,17 @@ def _readme(files: dict[str, list[dict]], seed: int, lossy: dict[str, int]) -> s
     for shop in SHOPS:
         if shop.name in shops:
             desc = "；".join(
-                f"{shop.agent_id(a)}（{'规范' if a.good else '问题客服：' + '、'.join(a.habits)}）" for a in shop.agents)
+                f"{shop.agent_id(a)}（{'规范' if a.good else '问题客服：' + '、'.join(a.habits)}）"
+                for a in shop.agents
+            )
             lines.append(f"- {shop.name}：{desc}")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kefuguard.sample.generator",
-                                     description="生成示例客服聊天记录")
+    parser = argparse.ArgumentParser(
+        prog="python -m kefuguard.sample.generator", description="生成示例客服聊天记录"
+    )
     parser.add_argument("--out", type=Path, help="写出示例文件集（JSONL、GBK CSV、XLSX、README）的目录")
     parser.add_argument("--seed", type=int, default=7, help="随机种子（默认 7，即随包发布的示例）")
     parser.add_argument("--jsonl", type=Path, help="改为写一个大 JSONL 文件（基准测试用）")

@@ -141,6 +141,10 @@ TOPICS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
             "亲，按孩子的身高体重推荐拍120码，第一次买的话可以参考尺码表哦",
             "亲，这个身高体重建议选120码，穿着会比较合身~",
         )),
+        ("{p}会不会掉色", (
+            "亲，正常洗涤不会严重掉色，首次清洗建议冷水单独洗哦",
+            "亲，深色款第一次洗可能会有少量浮色，属于正常现象，之后就好了",
+        )),
         ("{p}会不会缩水？", (
             "亲，{p}是预缩处理过的，按洗标说明洗涤基本不会缩水哦",
             "第一次洗的时候建议冷水手洗，这样不容易变形哦",
@@ -215,9 +219,9 @@ TOPICS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
             "亲，材质信息在详情页参数里有写，这款用的是环保材料，可以放心使用哦",
             "这款的用料做工都不错，不少老顾客回购，您可以看看评价区的实拍",
         )),
-        ("会不会掉色", (
-            "亲，正常洗涤不会严重掉色，首次清洗建议冷水单独洗哦",
-            "亲，深色款第一次洗可能会有少量浮色，属于正常现象，之后就好了",
+        ("{p}质量怎么样，耐用吗", (
+            "亲，这款是店里的老款了，品控一直很稳定，收到有任何问题都可以联系我们处理",
+            "亲，质量您放心，支持7天无理由退换，收到不满意可以退的",
         )),
     ),
     "price": (
@@ -237,7 +241,7 @@ TOPICS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "stock": (
         ("{p}还有货吗", (
             "亲，有现货的，今天拍今天发~",
-            "亲，这个颜色的断码了，给您推荐同款的另外两个颜色，也很好看哦",
+            "亲，这个规格暂时断码了，给您推荐同系列的另外两款，也很受欢迎哦",
         )),
         ("什么时候补货", (
             "亲，预计下周补货，您可以先收藏加购，到货会通知您哦",
@@ -265,6 +269,7 @@ VIOLATIONS: dict[str, tuple[str, ...]] = {
         "手机 138 0013 8000，有问题直接打给我",
         "我电话一三八零零一三八零零零，直接联系我",
         "去我们淘宝店拍更便宜：https://item.taobao.com/item.htm?id=623456789",
+        "京东同款便宜20，链接发你：https://item.jd.com/100012345678.html",
         "直接支付宝转账给我就行，不用走平台",
         "可以线下交易，省点手续费",
         "+V：kefu_88 拉你进福利群",
@@ -311,12 +316,12 @@ VIOLATIONS: dict[str, tuple[str, ...]] = {
         "这个不支持七天无理由",
     ),
     "stockout": (
-        "这个颜色没货了",
+        "这个规格没货了",
         "{p}暂时缺货，等补货吧",
         "卖完了，没有了",
     ),
     "overpromise": (
-        "保证不掉色",
+        "保证不掉色不起球",
         "{p}绝对不会起球，放心",
         "肯定明天就到",
         "保证您用了满意，百分百没问题",
@@ -340,12 +345,29 @@ VIOLATIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Categories a good agent may slip into now and then; the rest only bad agents commit.
+MILD_CATEGORIES: frozenset[str] = frozenset(
+    {"superlative", "stockout", "overpromise", "wording", "review_invite", "negative_refusal", "broken_promise"}
+)
+
+# Categories whose phrase is often tacked onto an otherwise fine answer ("…当天发出，加我微信吧").
+APPENDABLE_CATEGORIES: frozenset[str] = frozenset(
+    {"diversion", "superlative", "overpromise", "review_invite", "wording", "fraud", "pii"}
+)
+
 # Platforms a category is specific to; categories not listed happen everywhere.
 VIOLATION_PLATFORMS: dict[str, frozenset[str]] = {
     "wording": frozenset({"pinduoduo"}),
     "review_invite": frozenset({"douyin"}),
-    "negative_refusal": frozenset({"douyin", "kuaishou"}),
+    "negative_refusal": frozenset({"douyin"}),
+    "stockout": frozenset({"tmall", "taobao"}),
     "pii": frozenset({"pinduoduo"}),
+}
+
+# Phrases that are no violation on some platforms: naming (and linking) a shop's own platform is fine.
+PHRASE_NOT_ON: dict[str, frozenset[str]] = {
+    "去我们淘宝店拍更便宜：https://item.taobao.com/item.htm?id=623456789": frozenset({"taobao", "tmall"}),
+    "京东同款便宜20，链接发你：https://item.jd.com/100012345678.html": frozenset({"jd"}),
 }
 
 # Night contact (22:00–08:00) and repeated identical messages are 骚扰 (harassment).

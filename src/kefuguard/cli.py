@@ -1,0 +1,329 @@
+"""Command line: `kefuguard check|rewrite|rules|audit|demo|calc`. An adapter around the pure engine.
+
+Errors are one clear line on stderr and a non-zero exit; output is Chinese where people read it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from kefuguard.findings import CheckResult
+from kefuguard.rules.loader import RulePackError, check_platform, load_packs
+from kefuguard.rules.model import CATEGORY_ZH, PLATFORM_NAMES_ZH, PLATFORMS, SEVERITY_ZH
+
+app = typer.Typer(
+    name="kefuguard",
+    help="kefuguard 客服质检：消息合规检查、规则包、聊天记录审计。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="规则包：列出、查看、自测、导出文档。", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+console = Console()
+err_console = Console(stderr=True)
+
+SEVERITY_STYLE = {"critical": "bold white on red", "major": "bold red", "minor": "yellow", "info": "cyan"}
+PlatformOpt = Annotated[str, typer.Option("--platform", "-p", help=f"平台: {', '.join(PLATFORMS)}")]
+RulesDirOpt = Annotated[
+    list[Path] | None, typer.Option("--rules-dir", help="额外的规则包目录（店铺自定义违禁词等）", show_default=False)
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one error line and return the Exit to raise."""
+    err_console.print(f"[bold red]错误:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _platform(value: str) -> str:
+    try:
+        return check_platform(value)
+    except ValueError as exc:
+        raise fail(f"未知平台 {value!r}，可选: {', '.join(PLATFORMS)}") from exc
+
+
+def _decode(data: bytes, origin: str) -> str:
+    if b"\x00" in data:
+        raise fail(f"{origin} 是二进制数据，不是文本")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise fail(f"{origin} 无法按 UTF-8 或 GB18030 解码")
+
+
+def _read_messages(text: str | None, file: Path | None) -> list[str]:
+    if text is not None and file is not None:
+        raise fail("请只给出文本或 --file 之一")
+    if text is not None:
+        messages = [text]
+    else:
+        if file is not None:
+            if str(file) == "-":
+                data, origin = sys.stdin.buffer.read(), "标准输入"
+            elif not file.is_file():
+                raise fail(f"文件不存在: {file}")
+            else:
+                data, origin = file.read_bytes(), str(file)
+        elif not sys.stdin.isatty():
+            data, origin = sys.stdin.buffer.read(), "标准输入"
+        else:
+            raise fail("没有输入：请给出要检查的文本，或用 --file 指定文件（每行一条消息）")
+        messages = [ln for ln in _decode(data, origin).splitlines() if ln.strip()]
+    if not any(m.strip() for m in messages):
+        raise fail("输入为空")
+    return messages
+
+
+def _checker(platform: str, rules_dir: list[Path] | None):
+    from kefuguard.checker import Checker, get_checker
+
+    try:
+        return Checker(platform, extra_pack_dirs=rules_dir) if rules_dir else get_checker(platform)
+    except RulePackError as exc:
+        raise fail(str(exc)) from exc
+
+
+def highlighted(result: CheckResult) -> Text:
+    """The message with every flagged span coloured by severity."""
+    text = Text(result.text)
+    for f in result.findings:
+        text.stylize(SEVERITY_STYLE[f.severity.value], f.start, f.end)
+    return text
+
+
+def findings_table(result: CheckResult) -> Table:
+    table = Table(show_lines=False, header_style="bold")
+    for col in ("严重度", "规则", "类别", "命中", "位置", "处罚", "建议"):
+        table.add_column(col, overflow="fold")
+    for f in result.findings:
+        sev = SEVERITY_ZH[f.severity.value] + ("(拒绝语境)" if f.refusal else "")
+        table.add_row(
+            Text(sev, style=SEVERITY_STYLE[f.severity.value]),
+            f"{f.rule_id}\n{f.title}",
+            CATEGORY_ZH[f.category.value],
+            f.matched,
+            f"{f.start}-{f.end}",
+            f.penalty.text,
+            f.suggestion,
+        )
+    return table
+
+
+def print_result(result: CheckResult) -> None:
+    console.print(highlighted(result))
+    if result.ok:
+        console.print("[green]✓ 未发现违规[/]")
+    else:
+        console.print(findings_table(result))
+
+
+@app.command()
+def check(
+    text: Annotated[str | None, typer.Argument(help="要检查的消息；省略时读 --file 或标准输入（每行一条）")] = None,
+    platform: PlatformOpt = "pinduoduo",
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="每行一条消息的文本文件；- 表示标准输入")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON（多条消息时每行一个 JSON）")] = False,
+    rules_dir: RulesDirOpt = None,
+) -> None:
+    """检查消息是否违反平台规则（导流、辱骂、极限词、违背承诺…）。发现违规时退出码为 1。"""
+    platform = _platform(platform)
+    messages = _read_messages(text, file)
+    checker = _checker(platform, rules_dir)
+    results = [checker.check(m) for m in messages]
+    if as_json:
+        for r in results:
+            sys.stdout.write(r.to_json() + "\n")
+    else:
+        for r in results:
+            print_result(r)
+        if len(results) > 1:
+            flagged = sum(1 for r in results if not r.ok)
+            console.print(f"共 {len(results)} 条，{flagged} 条有违规")
+    raise typer.Exit(1 if any(not r.ok for r in results) else 0)
+
+
+@app.command()
+def rewrite(
+    text: Annotated[str, typer.Argument(help="要改写的消息")],
+    platform: PlatformOpt = "pinduoduo",
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+    rules_dir: RulesDirOpt = None,
+) -> None:
+    """给出合规改写：遮蔽手机号等个人信息，替换违规词，并列出无法自动修复的问题。"""
+    from kefuguard.rewrite import rewrite as do_rewrite
+
+    platform = _platform(platform)
+    if not text.strip():
+        raise fail("输入为空")
+    result = do_rewrite(text, platform, checker=_checker(platform, rules_dir))
+    if as_json:
+        sys.stdout.write(result.model_dump_json() + "\n")
+    else:
+        console.print(Text("原文: ") + Text(text))
+        console.print(Text("改写: ", style="bold") + Text(result.text, style="green"))
+        for f in result.unfixed:
+            console.print(f"[yellow]未能自动修复[/] {f.rule_id} 「{f.matched}」→ 建议: {f.suggestion}")
+    raise typer.Exit(0 if result.complete else 1)
+
+
+def _selected_rules(platform: str | None, rules_dir: list[Path] | None):
+    try:
+        packs = load_packs(rules_dir or ())
+    except RulePackError as exc:
+        raise fail(str(exc)) from exc
+    if platform:
+        from kefuguard.checker import Checker
+
+        checker = Checker(_platform(platform), packs=packs)
+        return packs, checker.rules
+    return packs, None
+
+
+@rules_app.command("list")
+def rules_list(
+    platform: Annotated[str | None, typer.Option("--platform", "-p", help="只列出某平台适用的规则（含平台处罚）")] = None,
+    rules_dir: RulesDirOpt = None,
+) -> None:
+    """列出规则：编号、类别、严重度、处罚。"""
+    packs, compiled = _selected_rules(platform, rules_dir)
+    table = Table(title=f"规则列表 {PLATFORM_NAMES_ZH.get(platform or '', '全部平台')}", header_style="bold")
+    for col in ("规则", "标题", "类别", "严重度", "处罚", "适用平台"):
+        table.add_column(col, overflow="fold")
+    if compiled is not None:
+        rows = [(c.rule, c.title, c.severity, c.penalty, [platform]) for c in compiled]
+    else:
+        rows = [(r, r.title, r.severity, r.penalty, p.platforms_of(r)) for p in packs for r in p.rules]
+    for rule, title, severity, penalty, plats in rows:
+        table.add_row(
+            rule.id,
+            title,
+            CATEGORY_ZH[rule.category.value],
+            Text(SEVERITY_ZH[severity.value], style=SEVERITY_STYLE[severity.value]),
+            penalty.text,
+            ",".join(plats) if len(plats) < len(PLATFORMS) else "全部",
+        )
+    console.print(table)
+    console.print(f"共 {len(rows)} 条规则；规则包: {', '.join(p.label for p in packs)}")
+
+
+@rules_app.command("show")
+def rules_show(
+    rule_id: Annotated[str, typer.Argument(help="规则编号，如 common.diversion.wechat")],
+    rules_dir: RulesDirOpt = None,
+) -> None:
+    """查看一条规则的全部信息：说明、处罚、出处、建议话术、示例。"""
+    packs, _ = _selected_rules(None, rules_dir)
+    for pack in packs:
+        for rule in pack.rules:
+            if rule.id == rule_id:
+                console.print(f"[bold]{rule.id}[/] {rule.title}  ({pack.label})")
+                console.print(f"类别: {CATEGORY_ZH[rule.category.value]}  严重度: {SEVERITY_ZH[rule.severity.value]}")
+                console.print(f"适用平台: {', '.join(pack.platforms_of(rule))}")
+                console.print(f"说明: {rule.explanation}")
+                console.print(f"处罚: {rule.penalty.text}")
+                console.print(f"出处: {rule.source.file} 「{rule.source.quote}」")
+                console.print(f"建议: {rule.suggestion}")
+                console.print("违规示例: " + " | ".join(rule.examples.hit))
+                console.print("合规示例: " + " | ".join(rule.examples.miss))
+                for other in packs:
+                    for ov in other.overrides:
+                        if ov.rule == rule_id:
+                            text = ov.penalty.text if ov.penalty else "(处罚同上)"
+                            console.print(f"[cyan]{other.pack.id} 平台调整[/]: {text}")
+                return
+    raise fail(f"没有规则 {rule_id!r}")
+
+
+@rules_app.command("test")
+def rules_test(
+    platform: Annotated[str | None, typer.Option("--platform", "-p", help="只测某平台")] = None,
+    rules_dir: RulesDirOpt = None,
+) -> None:
+    """运行每条规则自带的 hit/miss 示例（含自定义规则包），报告失败项。"""
+    from kefuguard.checker import Checker
+
+    try:
+        packs = load_packs(rules_dir or ())
+    except RulePackError as exc:
+        raise fail(str(exc)) from exc
+    platforms = [_platform(platform)] if platform else list(PLATFORMS)
+    failures, total = [], 0
+    for plat in platforms:
+        checker = Checker(plat, packs=packs)
+        for cr in checker.rules:
+            for sentence in cr.rule.examples.hit:
+                total += 1
+                if cr.id not in {f.rule_id for f in checker.check(sentence).findings}:
+                    failures.append(f"[{plat}] {cr.id} 未命中: {sentence}")
+            for sentence in cr.rule.examples.miss:
+                total += 1
+                if cr.id in {f.rule_id for f in checker.check(sentence).findings}:
+                    failures.append(f"[{plat}] {cr.id} 误报: {sentence}")
+    for line in failures:
+        console.print(f"[red]✗[/] {line}", highlight=False)
+    console.print(f"{total - len(failures)} passed, {len(failures)} failed")
+    raise typer.Exit(1 if failures else 0)
+
+
+@rules_app.command("export")
+def rules_export(
+    fmt: Annotated[str, typer.Option("--format", help="导出格式：md 或 json")] = "md",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="写入文件（默认标准输出）")] = None,
+    check_file: Annotated[
+        Path | None, typer.Option("--check", help="不写入，只检查该文件是否与生成结果一致（CI 用）")
+    ] = None,
+) -> None:
+    """导出规则文档（docs/rules.md 由此生成，CI 检查是否一致）。"""
+    from kefuguard.rules.docs import render_json, render_markdown
+
+    try:
+        packs = load_packs()
+    except RulePackError as exc:
+        raise fail(str(exc)) from exc
+    if fmt not in ("md", "json"):
+        raise fail(f"不支持的格式 {fmt!r}：可选 md、json")
+    content = render_markdown(packs) if fmt == "md" else render_json(packs)
+    if check_file is not None:
+        current = check_file.read_text(encoding="utf-8") if check_file.is_file() else ""
+        if current != content:
+            raise fail(f"{check_file} 与规则包不一致：请运行 `make docs` 重新生成并提交", code=1)
+        console.print(f"{check_file} 与规则包一致")
+        return
+    if output is None:
+        sys.stdout.write(content)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(content, encoding="utf-8")
+        console.print(f"已写入 {output}")
+
+
+def _mount_optional() -> None:
+    """Sub-commands living in their own modules (calculators, audit)."""
+    try:
+        from kefuguard.cli_calc import calc_app
+    except ImportError:  # pragma: no cover - module is part of the package
+        return
+    app.add_typer(calc_app, name="calc")
+
+
+_mount_optional()
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+

@@ -1,0 +1,151 @@
+"""Audit results: what a chat-log audit produces, per conversation and aggregated.
+
+Serialisable models shared by the audit pipeline, the report writers (terminal, JSON, HTML,
+XLSX) and, later, the HTTP API and storage. Money is in yuan; exposure is an estimate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from kefuguard.conversation.model import Message
+from kefuguard.rules.model import Penalty, Severity
+
+
+class ConversationFinding(BaseModel):
+    """One problem in a conversation: a message rule broken, or a conversation-level check failed."""
+
+    check_id: str = Field(description="rule id (message-level) or audit.* id (conversation-level)")
+    kind: Literal["message", "conversation", "metric"]
+    category: str = Field(description="Category code for message rules; audit category otherwise")
+    severity: Severity
+    title: str
+    detail: str = ""
+    message_index: int | None = Field(default=None, description="index into the conversation's messages")
+    start: int | None = None
+    end: int | None = None
+    matched: str | None = None
+    suggestion: str = ""
+    penalty: Penalty | None = None
+    pack: str | None = None
+    refusal: bool = False
+
+
+class ConversationResult(BaseModel):
+    """The audit of one conversation."""
+
+    conversation_id: str
+    platform: str
+    shop: str
+    agent_id: str
+    day: dt.date
+    started_at: dt.datetime
+    message_count: int
+    buyer_messages: int
+    agent_messages: int
+    first_response_seconds: float | None = None
+    response_seconds: list[float] = Field(default_factory=list, description="each buyer turn's wait, manual replies")
+    findings: list[ConversationFinding] = Field(default_factory=list)
+    score: float = 100.0
+    buyer_abuse: bool = False
+    tags: list[str] = Field(default_factory=list)
+    messages: list[Message] | None = Field(default=None, description="kept (masked) for flagged conversations")
+
+
+class MetricResult(BaseModel):
+    """One platform metric for one shop (and optionally agent) on one day, against its threshold."""
+
+    metric: str
+    title: str
+    platform: str
+    shop: str
+    agent_id: str | None = None
+    day: dt.date | None = None
+    value: float | None
+    threshold: float | None = None
+    comparison: Literal[">", ">=", "<", "<=", "none"] = "none"
+    passed: bool | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+    unit: str = "%"
+    fine_yuan: float = 0.0
+    note: str = ""
+
+
+class AgentSummary(BaseModel):
+    shop: str
+    platform: str
+    agent_id: str
+    conversations: int = 0
+    messages: int = 0
+    findings: int = 0
+    findings_by_severity: dict[str, int] = Field(default_factory=dict)
+    findings_by_category: dict[str, int] = Field(default_factory=dict)
+    mean_score: float = 100.0
+    min_score: float = 100.0
+    mean_first_response_seconds: float | None = None
+    rank: int = 0
+
+
+class Exposure(BaseModel):
+    """Penalties implied by the findings and metric misses: an estimate, not a platform decision."""
+
+    shop: str
+    platform: str
+    fine_yuan: float = 0.0
+    buyer_compensation_yuan: float = 0.0
+    deposit_at_risk_yuan: float = 0.0
+    points: float = 0.0
+    by_rule: dict[str, float] = Field(default_factory=dict, description="yuan per rule/metric id")
+    notes: list[str] = Field(default_factory=list)
+
+
+class ShopSummary(BaseModel):
+    shop: str
+    platform: str
+    conversations: int = 0
+    messages: int = 0
+    findings: int = 0
+    mean_score: float = 100.0
+    metrics: list[MetricResult] = Field(default_factory=list)
+    exposure: Exposure | None = None
+
+
+class ImportSummary(BaseModel):
+    """Counts from the importers: read = accepted + duplicates + rejected, per file."""
+
+    files: list[dict] = Field(default_factory=list)
+    read: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rejects_path: str | None = None
+
+
+class AuditReport(BaseModel):
+    """Everything the report writers need."""
+
+    generated_at: dt.datetime
+    title: str = "kefuguard 客服质检报告"
+    packs: list[str] = Field(default_factory=list)
+    imports: ImportSummary = Field(default_factory=ImportSummary)
+    conversations: int = 0
+    messages: int = 0
+    days: list[dt.date] = Field(default_factory=list)
+    shops: list[ShopSummary] = Field(default_factory=list)
+    agents: list[AgentSummary] = Field(default_factory=list)
+    findings_by_category: dict[str, int] = Field(default_factory=dict)
+    findings_by_severity: dict[str, int] = Field(default_factory=dict)
+    response_time_histogram: dict[str, int] = Field(
+        default_factory=dict, description="bucket label (e.g. '0-30s', '30s-1m', …, '>10m', '未回复') → turns"
+    )
+    flagged: list[ConversationResult] = Field(
+        default_factory=list, description="the worst conversations, with (masked) messages, for the reports"
+    )
+    all_findings: list[dict] = Field(
+        default_factory=list, description="flat rows: shop, agent, conversation, time, rule, severity, text (masked)"
+    )
+    disclaimer: str = "罚款与扣分为依据规则文本的估算，不代表平台的最终判定。"

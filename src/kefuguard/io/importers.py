@@ -1,0 +1,944 @@
+"""Streaming chat-log importers: JSONL, CSV/TSV and XLSX → validated `Message` objects.
+
+Files are read in 1 MiB chunks (XLSX through openpyxl's read-only mode), so a multi-gigabyte export
+never sits in memory. Every data row ends up as exactly one of: a Message, or a `Reject` (file,
+line as an editor shows it, bilingual reason, raw row) handed to the caller's sink. Fully blank
+rows and title lines above the header are counted, not read. Duplicates are dropped later, by the
+conversation assembler, which counts them into the same `ImportStats`.
+
+Validation is done here, field by field, and the Message is then built without pydantic's
+validator (`conversation.assemble.record_message`): the checks here are the model's constraints,
+and skipping a second validation pass is what keeps million-row audits fast.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+from kefuguard.conversation.assemble import (
+    DEFAULT_MEMORY_BUDGET,
+    Record,
+    assemble_records,
+    record_message,
+)
+from kefuguard.conversation.model import Conversation, Message
+from kefuguard.io.columns import (
+    CANONICAL_FIELDS,
+    FIELD_NAMES_ZH,
+    PLATFORM_ALIASES,
+    ROLE_ALIASES,
+    CellError,
+    ColumnError,
+    canonical_platform,
+    cell_text,
+    check_mapping,
+    missing_fields,
+    parse_amount,
+    parse_bool,
+    parse_platform,
+    parse_role,
+    parse_time,
+    resolve_header,
+)
+
+CHUNK_SIZE = 1 << 20
+MAX_LINE_BYTES = 32 << 20
+HEADER_SCAN_ROWS = 20
+RAW_LIMIT = 2000
+_CACHE_LIMIT = 500_000
+SAMPLE_REJECTS = 50
+SUPPORTED_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "csv",
+                      ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+
+# --- rejects and statistics -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A row that did not become a message, with what a person needs to find and fix it."""
+
+    file: str
+    line: int
+    reason: str
+    raw: str
+    sheet: str = ""
+
+
+RejectSink = Callable[[Reject], None]
+
+
+class RejectsWriter:
+    """Writes rejects to a CSV in UTF-8 with BOM (Excel opens it without mojibake).
+
+    Callable, so it can be passed wherever a reject sink is expected.
+    """
+
+    HEADER = ("文件 file", "工作表 sheet", "行号 line", "原因 reason", "原始内容 raw")
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.path.open("w", encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._fh)
+        self._writer.writerow(self.HEADER)
+        self.count = 0
+
+    def __call__(self, reject: Reject) -> None:
+        self._writer.writerow((reject.file, reject.sheet, reject.line, reject.reason, reject.raw))
+        self.count += 1
+
+    write = __call__
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+    def __enter__(self) -> RejectsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class FileStats:
+    """Counts for one input file. read = parsed + rejected; accepted = parsed − duplicates."""
+
+    path: str
+    format: str = ""
+    encoding: str = ""
+    read: int = 0
+    parsed: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    blank: int = 0
+    preamble: int = 0
+    bytes_total: int = 0
+    bytes_read: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    skipped_sheets: list[str] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+    samples: list[Reject] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return self.parsed - self.duplicates
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.accepted + self.duplicates + self.rejected
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "format": self.format, "encoding": self.encoding, "read": self.read,
+            "accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected,
+            "blank": self.blank, "preamble": self.preamble, "bytes": self.bytes_total,
+            "ignored_columns": list(self.ignored_columns), "skipped_sheets": list(self.skipped_sheets),
+            "reasons": dict(self.reasons),
+        }
+
+
+_SUM_FIELDS = ("read", "parsed", "rejected", "blank", "preamble", "bytes_total", "bytes_read")
+
+
+@dataclass
+class ImportStats:
+    """Live counts of an import, per file and in total; updated while the iterators run.
+
+    `on_progress(bytes_read, bytes_total)` is called about once per MiB read (the CLI drives a
+    progress bar from it). After the conversations are fully consumed, `verify()` holds:
+    read = accepted + duplicates + rejected for every file, and every accepted message came out.
+    """
+
+    files: dict[str, FileStats] = field(default_factory=dict)
+    on_progress: Callable[[int, int], None] | None = None
+    unattributed_duplicates: int = 0
+    emitted: int = 0
+    finished: bool = False
+    _sources: dict[str, FileStats] = field(default_factory=dict, repr=False)
+
+    def add_file(self, path: str | os.PathLike[str]) -> FileStats:
+        key = str(path)
+        stats = self.files.get(key)
+        if stats is None:
+            stats = self.files[key] = FileStats(path=key)
+            try:
+                stats.bytes_total = os.path.getsize(path)
+            except OSError:
+                stats.bytes_total = 0
+        return stats
+
+    def register_source(self, prefix: str, stats: FileStats) -> None:
+        """Messages whose `source` is '<prefix>:<line>' belong to `stats` (for duplicate counts)."""
+        self._sources[prefix] = stats
+
+    def _owner(self, source: str) -> FileStats | None:
+        return self._sources.get(source.rpartition(":")[0])
+
+    def count_duplicate(self, source: str) -> None:
+        owner = self._owner(source)
+        if owner is None:
+            self.unattributed_duplicates += 1
+        else:
+            owner.duplicates += 1
+
+    def count_emitted(self, n: int) -> None:
+        self.emitted += n
+
+    def advance(self, stats: FileStats, nbytes: int) -> None:
+        stats.bytes_read += nbytes
+        if self.on_progress is not None:
+            self.on_progress(self.bytes_read, self.bytes_total)
+
+    def __getattr__(self, name: str) -> int:
+        if name in _SUM_FIELDS:
+            return sum(getattr(f, name) for f in self.files.values())
+        raise AttributeError(name)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(f.duplicates for f in self.files.values()) + self.unattributed_duplicates
+
+    @property
+    def accepted(self) -> int:
+        return self.parsed - self.duplicates
+
+    @property
+    def balanced(self) -> bool:
+        return all(f.balanced for f in self.files.values())
+
+    def verify(self) -> None:
+        """Raise if any row is unaccounted for (a bug, never a data problem)."""
+        for f in self.files.values():
+            if f.read != f.parsed + f.rejected:
+                raise RuntimeError(f"{f.path}: read {f.read} != parsed {f.parsed} + rejected {f.rejected}")
+        if self.finished and self.emitted != self.accepted:
+            raise RuntimeError(f"emitted {self.emitted} != accepted {self.accepted}")
+
+    def summary_zh(self) -> str:
+        return (
+            f"读取 {self.read} 行：接受 {self.accepted}，重复 {self.duplicates}，拒绝 {self.rejected}"
+            f"（空行 {self.blank}，表头前说明行 {self.preamble}）"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read, "accepted": self.accepted, "duplicates": self.duplicates,
+            "rejected": self.rejected, "blank": self.blank, "preamble": self.preamble,
+            "files": [f.as_dict() for f in self.files.values()],
+        }
+
+
+class _Rejects:
+    """Per-file reject handling: count, keep a few samples, forward to the caller's sink."""
+
+    __slots__ = ("file", "sink", "stats")
+
+    def __init__(self, file: str, stats: FileStats, sink: RejectSink | None) -> None:
+        self.file, self.stats, self.sink = file, stats, sink
+
+    def __call__(self, line: int, reason: str, raw: str, sheet: str = "") -> None:
+        stats = self.stats
+        stats.rejected += 1
+        stats.reasons[reason.split(" ", 1)[0]] += 1  # the Chinese head names the kind of problem
+        if len(raw) > RAW_LIMIT:
+            raw = raw[:RAW_LIMIT] + "…"
+        reject = Reject(self.file, line, reason, raw, sheet)
+        if len(stats.samples) < SAMPLE_REJECTS:
+            stats.samples.append(reject)
+        if self.sink is not None:
+            self.sink(reject)
+
+
+# --- row conversion ---------------------------------------------------------------------------
+
+_BOOL_FAST: dict[object, bool] = {None: False, "": False, "0": False, "1": True, "false": False, "true": True,
+                                  "False": False, "True": True, "否": False, "是": True, "N": False, "Y": True}
+
+
+class _Converter:
+    """Turns one row (a list of cells, in file column order) into a record or a CellError."""
+
+    def __init__(self, columns: Mapping[str, int], width: int, *, platform: str | None, shop: str | None,
+                 source_prefix: str) -> None:
+        # Absent columns read a None appended at index `width`.
+        self.width = width
+        self.get = itemgetter(*(columns.get(f, width) for f in CANONICAL_FIELDS))
+        self.platform = platform
+        self.shop = shop or ""
+        self.prefix = source_prefix + ":"
+        # Repeated values (shop, agent, buyer, conversation id, timestamp) share one object: less
+        # memory while conversations are held, and a dict hit instead of a parse for times.
+        self.names: dict[str, str] = {}
+        self.times: dict[str, dt.datetime] = {}
+
+    def __call__(self, row: list[Any], line: int) -> Record:
+        (cid, platform, shop, agent, buyer, role, sent, text, quick, auto, reported, otime,
+         paid) = self.get(row)
+        names = self.names
+        if len(names) > _CACHE_LIMIT:
+            names.clear()
+
+        cid = cid.strip() if type(cid) is str else cell_text(cid)
+        if not cid:
+            raise CellError("会话ID为空 empty conversation_id")
+        hit = PLATFORM_ALIASES.get(platform) if type(platform) is str else None
+        platform = hit or parse_platform(platform, self.platform)
+        shop = shop.strip() if type(shop) is str else cell_text(shop)
+        if not shop:
+            if not self.shop:
+                raise CellError("店铺为空 empty shop")
+            shop = self.shop
+        agent = agent.strip() if type(agent) is str else cell_text(agent)
+        buyer = buyer.strip() if type(buyer) is str else cell_text(buyer)
+        role_hit = ROLE_ALIASES.get(role) if type(role) is str else None
+        role, implied_auto = role_hit or parse_role(role)
+        if type(sent) is str:
+            times = self.times
+            when = times.get(sent)
+            if when is None:
+                if len(times) > _CACHE_LIMIT:
+                    times.clear()
+                when = times[sent] = parse_time(sent, "sent_at")
+        else:
+            when = parse_time(sent, "sent_at")
+        text = text.strip() if type(text) is str else cell_text(text)
+        if not text:
+            raise CellError("消息内容为空 empty text")
+        b = _BOOL_FAST.get(quick) if type(quick) is str or quick is None else None
+        quick = parse_bool(quick, "quick_reply") if b is None else b
+        b = _BOOL_FAST.get(auto) if type(auto) is str or auto is None else None
+        auto = (parse_bool(auto, "auto_reply") if b is None else b) or implied_auto
+        b = _BOOL_FAST.get(reported) if type(reported) is str or reported is None else None
+        reported = parse_bool(reported, "buyer_reported") if b is None else b
+        otime = None if otime is None or otime == "" else parse_time(otime, "order_time", need_clock=False)
+        paid = None if paid is None or paid == "" else parse_amount(paid)
+        intern = names.setdefault
+        # A record: the Message field values in MESSAGE_FIELDS order (see conversation.assemble).
+        return (intern(cid, cid), platform, intern(shop, shop), intern(agent, agent), intern(buyer, buyer),
+                role, when, text, quick, auto, reported, otime, paid, self.prefix + str(line))
+
+
+def _is_blank(row: Iterable[Any]) -> bool:
+    return all(cell is None or (type(cell) is str and not cell.strip()) for cell in row)
+
+
+def _raw_cells(row: Iterable[Any]) -> str:
+    return "\t".join(cell_text(c) for c in row)
+
+
+# --- encodings and lines ----------------------------------------------------------------------
+
+_GB_FAMILY = {"gb18030", "gbk", "gb2312", "cp936", "hz", "hz_gb_2312", "gb_2312", "euc_cn", "ms936"}
+
+
+def sniff_encoding(sample: bytes) -> str:
+    """Pick the codec of a text export from a prefix of it.
+
+    UTF-8 (with or without BOM) is checked strictly first; otherwise charset-normalizer decides,
+    and any GB-family answer (or none) becomes gb18030, the superset of gb2312 and gbk, so
+    characters outside gbk still decode.
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ColumnError("不支持 UTF-16 编码，请另存为 UTF-8 或 GBK 的 CSV；UTF-16 exports are not supported")
+    cut = sample.rfind(b"\n") + 1 or len(sample)
+    sample = sample[:cut]
+    if sample.isascii():
+        return "utf-8"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8"
+    # Mostly UTF-8 with a few broken lines stays UTF-8 (the broken lines become rejects): Chinese
+    # text in GBK practically never happens to be valid UTF-8 as well.
+    valid = invalid = 0
+    for line in sample.split(b"\n"):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            valid += 1
+        except UnicodeDecodeError:
+            invalid += 1
+    if valid > invalid:
+        return "utf-8"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample[:262_144]).best()
+    guess = best.encoding.lower() if best is not None else None
+    if guess is None or guess in _GB_FAMILY:
+        return "gb18030"
+    if guess.startswith("big5") or guess == "cp950":
+        return "big5hkscs"
+    try:
+        sample.decode("gb18030")
+    except UnicodeDecodeError:
+        return guess
+    # Chinese shop exports that are not UTF-8 are GBK in practice; charset-normalizer sometimes
+    # names a single-byte code page for short samples that gb18030 decodes cleanly.
+    return "gb18030"
+
+
+def _read_sample(fh: io.BufferedReader, limit: int = 8 * CHUNK_SIZE) -> bytes:
+    """The first MiB, or — for an ASCII-only start — the MiB where the first non-ASCII byte is."""
+    head = fh.read(CHUNK_SIZE)
+    if head.isascii() and len(head) == CHUNK_SIZE:
+        while fh.tell() < limit:
+            chunk = fh.read(CHUNK_SIZE)
+            if not chunk:
+                break
+            if not chunk.isascii():
+                start = chunk.find(b"\n") + 1
+                head = head[:1024] + b"\n" + chunk[start:]
+                break
+    fh.seek(0)
+    return head
+
+
+def _decoded_lines(fh: io.BufferedReader, codec: str, bad: set[int], advance: Callable[[int], None]
+                   ) -> Iterator[str]:
+    """Lines (with their '\\n') of a binary file, decoded chunk-wise.
+
+    A line that does not decode is yielded with its bad bytes escaped (\\xNN) and its 1-based number
+    added to `bad`, so the row that contains it is rejected instead of crashing the import.
+    """
+    lineno = 0
+    tail = b""
+    while True:
+        chunk = fh.read(CHUNK_SIZE)
+        if chunk:
+            advance(len(chunk))
+            data = tail + chunk
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                if len(data) < MAX_LINE_BYTES:
+                    tail = data
+                    continue
+                cut = len(data)  # no newline for MAX_LINE_BYTES: not a line-based file; don't hoard it
+            tail, data = data[cut:], data[:cut]
+        else:
+            data, tail = tail, b""
+            if not data:
+                return
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            pieces = data.split(b"\n")
+            last = len(pieces) - 1
+            for i, piece in enumerate(pieces):
+                if i == last:
+                    if not piece:
+                        break
+                else:
+                    piece += b"\n"
+                lineno += 1
+                try:
+                    yield piece.decode(codec)
+                except UnicodeDecodeError:
+                    bad.add(lineno)
+                    yield piece.decode(codec, "backslashreplace")
+        else:
+            lineno += text.count("\n") + (0 if text.endswith("\n") else 1)
+            yield from io.StringIO(text, newline="\n")
+
+
+def _open_text(path: Path, encoding: str | None, stats: FileStats) -> tuple[io.BufferedReader, str]:
+    fh = path.open("rb")
+    try:
+        sample = _read_sample(fh)
+        codec = encoding or sniff_encoding(sample)
+        if codec.replace("_", "-").lower() in ("utf-8-sig", "utf8-sig") or sample.startswith(codecs.BOM_UTF8):
+            if sample.startswith(codecs.BOM_UTF8):
+                fh.seek(3)
+                stats.bytes_read += 3
+            codec = "utf-8"
+        if codecs.lookup(codec).name in _GB_FAMILY:
+            codec = "gb18030"  # superset of gbk/gb2312: also decodes what those cannot
+    except BaseException:
+        fh.close()
+        raise
+    stats.encoding = "utf-8-sig" if fh.tell() == 3 else codec
+    return fh, codec
+
+
+def detect_format(path: Path) -> str:
+    fmt = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+    if fmt is not None:
+        return fmt
+    with path.open("rb") as fh:
+        head = fh.read(64).lstrip(codecs.BOM_UTF8).lstrip()
+    if head.startswith(b"PK"):
+        return "xlsx"
+    if head.startswith(b"{"):
+        return "jsonl"
+    return "csv"
+
+
+def _choose_delimiter(path: Path, first_line: str) -> str:
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    counts = {d: first_line.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] else ","
+
+
+# --- header detection ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Header:
+    columns: dict[str, int]
+    ignored: list[str]
+    line: int
+    width: int
+
+
+def _find_header(rows: Iterator[tuple[int, list[Any]]], mapping: dict[str, str], *, has_platform: bool,
+                 has_shop: bool, stats: FileStats, where: str) -> _Header | None:
+    """Consume rows up to and including the header: the first row mapping every required field.
+
+    Title lines above it (导出时间…, 店铺…) are counted as preamble. None when the first
+    HEADER_SCAN_ROWS non-blank rows hold no header (the caller decides whether that is fatal).
+    """
+    first: tuple[list[Any], list[str]] | None = None
+    seen = 0
+    for line, cells in rows:
+        if _is_blank(cells):
+            stats.blank += 1
+            continue
+        columns, ignored = resolve_header(cells, mapping)
+        missing = missing_fields(columns, has_platform=has_platform, has_shop=has_shop)
+        if not missing:
+            stats.preamble += seen
+            return _Header(columns, ignored, line, len(cells))
+        if first is None:
+            first = (cells, missing)
+        seen += 1
+        if seen >= HEADER_SCAN_ROWS:
+            break
+    if first is None:
+        return None
+    cells, missing = first
+    names = "、".join(f"{FIELD_NAMES_ZH[f]}({f})" for f in missing)
+    raise ColumnError(
+        f"{where}: 找不到表头，缺少必需列 {names}；首行为 {_raw_cells(cells)[:300]!r}。"
+        f"可用 mapping 参数指定列名对应关系（如 {{'聊天记录': 'text'}}），或为缺少的平台/店铺提供默认值。"
+        f" No header row with the required columns ({', '.join(missing)}) in the first "
+        f"{HEADER_SCAN_ROWS} rows; map your column names with `mapping` or give platform/shop defaults."
+    )
+
+
+# --- readers ------------------------------------------------------------------------------------
+
+
+def read_messages(
+    path: str | os.PathLike[str],
+    *,
+    platform: str | None = None,
+    shop: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    rejects: RejectSink | None = None,
+    stats: ImportStats | None = None,
+) -> MessageStream:
+    """Stream the messages of one export file (format from the suffix, encoding sniffed).
+
+    `platform`/`shop` fill rows whose column is missing or blank; `mapping` maps the file's own
+    column names to canonical fields ({'聊天记录': 'text'}); `encoding` overrides sniffing. Each
+    bad row goes to `rejects`; counts go to `stats` (pass one to read them afterwards).
+    Raises ColumnError before yielding anything if the file has no usable header.
+    """
+    path = Path(path)
+    stats = stats if stats is not None else ImportStats()
+    fstats = stats.add_file(path)
+    fmt = detect_format(path)
+    fstats.format = fmt
+    options = _Options(
+        platform=canonical_platform(platform), shop=(shop or "").strip() or None,
+        mapping=check_mapping(mapping), encoding=encoding,
+    )
+    sink = _Rejects(str(path), fstats, rejects)
+    if fmt == "xlsx":
+        return _read_xlsx(path, options, stats, fstats, sink)
+    if fmt == "jsonl":
+        return _read_jsonl(path, options, stats, fstats, sink)
+    return _read_csv(path, options, stats, fstats, sink)
+
+
+class MessageStream:
+    """The messages of one file. `close()` releases the file even if iteration never started.
+
+    `records` iterates the same rows as plain field tuples (what the assembler consumes).
+    """
+
+    def __init__(self, records: Iterator[Record], release: Callable[[], None]) -> None:
+        self.records = records
+        self._messages = map(record_message, records)
+        self._release = release
+
+    def __iter__(self) -> Iterator[Message]:
+        return self._messages
+
+    def __next__(self) -> Message:
+        return next(self._messages)
+
+    def close(self) -> None:
+        self.records.close()  # type: ignore[attr-defined]
+        self._release()
+
+    def __enter__(self) -> MessageStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class _Options:
+    platform: str | None
+    shop: str | None
+    mapping: dict[str, str]
+    encoding: str | None
+
+
+def _read_csv(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects
+              ) -> Iterator[Record]:
+    fh, codec = _open_text(path, opt.encoding, fstats)
+    bad: set[int] = set()
+    pending: list[str] = []
+
+    def advance(n: int) -> None:
+        stats.advance(fstats, n)
+
+    def capture(lines: Iterator[str]) -> Iterator[str]:
+        append = pending.append
+        for line in lines:
+            append(line)
+            yield line
+
+    lines = _decoded_lines(fh, codec, bad, advance)
+    # Peek the first non-blank line to choose the delimiter (exports also come tab-separated).
+    head: list[str] = []
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            break
+    delimiter = _choose_delimiter(path, head[-1] if head else "")
+    reader = csv.reader(capture(chain(head, lines)), delimiter=delimiter)
+    where = str(path)
+
+    def numbered() -> Iterator[tuple[int, list[Any]]]:
+        end = 0
+        pending.clear()
+        for row in reader:
+            start, end = end + 1, reader.line_num
+            yield start, row
+            pending.clear()
+
+    try:
+        header = _find_header(numbered(), opt.mapping, has_platform=opt.platform is not None,
+                              has_shop=opt.shop is not None, stats=fstats, where=where)
+    except csv.Error as exc:
+        fh.close()
+        raise ColumnError(f"{where}: 表头无法解析 unreadable header: {exc}") from None
+    except BaseException:
+        fh.close()
+        raise
+    if header is None:
+        fh.close()
+        raise ColumnError(f"{where}: 文件为空 empty file (no header row)")
+    return MessageStream(_csv_rows(fh, reader, header, opt, stats, fstats, reject, bad, pending, where), fh.close)
+
+
+def _csv_rows(fh: io.BufferedReader, reader: Any, header: _Header, opt: _Options, stats: ImportStats,
+              fstats: FileStats, reject: _Rejects, bad: set[int], pending: list[str], where: str
+              ) -> Iterator[Record]:
+    fstats.ignored_columns = header.ignored
+    stats.register_source(where, fstats)
+    width = header.width
+    convert = _Converter(header.columns, width, platform=opt.platform, shop=opt.shop, source_prefix=where)
+    end = reader.line_num
+    try:
+        while True:
+            pending.clear()
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                start, end = end + 1, reader.line_num
+                fstats.read += 1
+                reject(start, f"格式错误(CSV) malformed CSV: {exc}", "".join(pending))
+                continue
+            start, end = end + 1, reader.line_num
+            if not "".join(row).strip():
+                fstats.blank += 1
+                continue
+            fstats.read += 1
+            if bad and not bad.isdisjoint(range(start, end + 1)):
+                reject(start, f"编码错误(无法按{fstats.encoding}解码) undecodable bytes for {fstats.encoding}",
+                       "".join(pending).rstrip("\r\n"))
+                continue
+            if len(row) != width:
+                if len(row) < width or not _is_blank(row[width:]):
+                    reject(start, f"列数不符 wrong column count: expected {width}, got {len(row)}",
+                           "".join(pending).rstrip("\r\n"))
+                    continue
+                del row[width:]
+            row.append(None)
+            try:
+                message = convert(row, start)
+            except CellError as exc:
+                reject(start, str(exc), "".join(pending).rstrip("\r\n"))
+                continue
+            fstats.parsed += 1
+            yield message
+    finally:
+        fh.close()
+
+
+def _read_jsonl(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects
+                ) -> Iterator[Record]:
+    fh, codec = _open_text(path, opt.encoding, fstats)
+    where = str(path)
+    start = fh.tell()
+    head = fh.read(4096).lstrip()
+    fh.seek(start)
+    if head.startswith(b"["):
+        fh.close()
+        raise ColumnError(f"{where}: 这是 JSON 数组，请导出为每行一个对象的 JSONL；"
+                          "a JSON array cannot be streamed, export JSON Lines (one object per line)")
+    stats.register_source(where, fstats)
+    return MessageStream(_jsonl_rows(fh, codec, opt, stats, fstats, reject, where), fh.close)
+
+
+def _jsonl_rows(fh: io.BufferedReader, codec: str, opt: _Options, stats: ImportStats, fstats: FileStats,
+                reject: _Rejects, where: str) -> Iterator[Record]:
+    bad: set[int] = set()
+    # One converter per distinct key order: the row is then simply the object's values.
+    converters: dict[tuple[str, ...], _Converter] = {}
+    ignored: dict[str, None] = {}
+    raw_decode = json.JSONDecoder().raw_decode
+    lines = _decoded_lines(fh, codec, bad, lambda k: stats.advance(fstats, k))
+    try:
+        for lineno, line in enumerate(lines, 1):
+            text = line.strip()
+            if not text:
+                fstats.blank += 1
+                continue
+            fstats.read += 1
+            if bad and lineno in bad:
+                reject(lineno, f"编码错误(无法按{fstats.encoding}解码) undecodable bytes for {fstats.encoding}", text)
+                continue
+            try:
+                obj, end = raw_decode(text)
+                if end != len(text):
+                    raise ValueError("extra data after the object")
+            except ValueError as exc:
+                reject(lineno, f"格式错误(JSON) malformed JSON: {exc}", text)
+                continue
+            if type(obj) is not dict:
+                reject(lineno, f"非JSON对象 not a JSON object: {type(obj).__name__}", text)
+                continue
+            keys = tuple(obj)
+            convert = converters.get(keys)
+            if convert is None:
+                columns, extra = resolve_header(keys, opt.mapping)
+                convert = _Converter(columns, len(keys), platform=opt.platform, shop=opt.shop,
+                                     source_prefix=where)
+                for name in extra:
+                    if len(ignored) < 100:
+                        ignored.setdefault(name, None)
+                fstats.ignored_columns = list(ignored)
+                if len(converters) < 1000:
+                    converters[keys] = convert
+            row = list(obj.values())
+            row.append(None)
+            try:
+                message = convert(row, lineno)
+            except CellError as exc:
+                reject(lineno, str(exc), text)
+                continue
+            fstats.parsed += 1
+            yield message
+    finally:
+        fh.close()
+
+
+def _read_xlsx(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects
+               ) -> Iterator[Record]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    fstats.encoding = "xlsx"
+    first_error: ColumnError | None = None
+    try:
+        sheets = []
+        for ws in wb.worksheets:
+            total_rows = ws.max_row if isinstance(ws.max_row, int) else None
+            # Some exporters write a wrong <dimension>; read-only mode would truncate to it.
+            ws.reset_dimensions()
+            rows = enumerate(ws.iter_rows(min_row=1, values_only=True), 1)
+            try:
+                header = _find_header(rows, opt.mapping, has_platform=opt.platform is not None,
+                                      has_shop=opt.shop is not None, stats=fstats, where=f"{path}[{ws.title}]")
+            except ColumnError as exc:
+                # A notes/summary sheet next to the data: listed in the stats, not imported.
+                first_error = first_error or exc
+                header = None
+            if header is None:
+                fstats.skipped_sheets.append(ws.title)
+                continue
+            sheets.append((ws, header, rows, total_rows))
+        if not sheets:
+            if first_error is not None:
+                raise first_error
+            raise ColumnError(f"{path}: 工作簿中没有含表头的工作表 no sheet with a header row")
+    except BaseException:
+        wb.close()
+        raise
+    return MessageStream(_xlsx_rows(wb, path, sheets, opt, stats, fstats, reject), wb.close)
+
+
+def _xlsx_rows(wb: Any, path: Path, sheets: list[tuple[Any, _Header, Any, int | None]], opt: _Options,
+               stats: ImportStats, fstats: FileStats, reject: _Rejects) -> Iterator[Record]:
+    size = fstats.bytes_total
+    done = 0.0
+    share = 1.0 / len(sheets)
+    try:
+        for ws, header, rows, total_rows in sheets:
+            where = f"{path}[{ws.title}]"
+            stats.register_source(where, fstats)
+            for name in header.ignored:
+                if name not in fstats.ignored_columns:
+                    fstats.ignored_columns.append(name)
+            width = header.width
+            convert = _Converter(header.columns, width, platform=opt.platform, shop=opt.shop,
+                                 source_prefix=where)
+            for line, cells in rows:
+                if _is_blank(cells):
+                    fstats.blank += 1
+                    continue
+                fstats.read += 1
+                row = list(cells)
+                if len(row) < width:
+                    row.extend([None] * (width - len(row)))
+                elif len(row) > width:
+                    if not _is_blank(row[width:]):
+                        reject(line, f"列数不符 wrong column count: expected {width}, got {len(row)}",
+                               _raw_cells(row), ws.title)
+                        continue
+                    del row[width:]
+                row.append(None)
+                try:
+                    message = convert(row, line)
+                except CellError as exc:
+                    reject(line, str(exc), _raw_cells(cells), ws.title)
+                    continue
+                fstats.parsed += 1
+                yield message
+                if total_rows and line % 2000 == 0:
+                    target = int(size * (done + share * min(line / total_rows, 1.0)))
+                    if target > fstats.bytes_read:
+                        stats.advance(fstats, target - fstats.bytes_read)
+            done += share
+        stats.advance(fstats, max(0, size - fstats.bytes_read))
+    finally:
+        wb.close()
+
+
+# --- whole imports ------------------------------------------------------------------------------
+
+
+def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out.extend(sorted(q for q in path.rglob("*") if q.is_file() and q.suffix.lower() in SUPPORTED_SUFFIXES))
+        elif path.exists():
+            out.append(path)
+        else:
+            raise FileNotFoundError(f"找不到文件 file not found: {path}")
+    return out
+
+
+def import_logs(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    platform: str | None = None,
+    shop: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    rejects: RejectSink | str | os.PathLike[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    spill_dir: str | os.PathLike[str] | None = None,
+) -> tuple[Iterator[Conversation], ImportStats]:
+    """Import files (or folders of them) as conversations, with live statistics.
+
+    Headers of every file are checked first, so a missing column fails before any work is done.
+    `rejects` is a sink or a CSV path (written by RejectsWriter, closed when the iterator ends).
+    `progress(bytes_read, bytes_total)` fires about once per MiB. Conversations come out as the
+    assembler produces them; `stats` is complete once the iterator is exhausted.
+    """
+    files = _expand(paths)
+    stats = ImportStats(on_progress=progress)
+    kwargs = {"platform": platform, "shop": shop, "mapping": mapping, "encoding": encoding}
+    for path in files:
+        # Opening a reader checks the header; close it straight away, the real pass comes later.
+        read_messages(path, stats=ImportStats(), **kwargs).close()
+        stats.add_file(path)
+
+    def conversations() -> Iterator[Conversation]:
+        writer = None
+        sink: RejectSink | None
+        if rejects is None or callable(rejects):
+            sink = rejects
+        else:
+            writer = sink = RejectsWriter(rejects)
+        try:
+            records = chain.from_iterable(
+                read_messages(p, rejects=sink, stats=stats, **kwargs).records for p in files
+            )
+            yield from assemble_records(
+                records, stats=stats, spill_dir=spill_dir,
+                memory_budget=memory_budget,
+            )
+            stats.finished = True
+            stats.verify()
+        finally:
+            if writer is not None:
+                writer.close()
+
+    return conversations(), stats
+
+
+__all__ = [
+    "FileStats",
+    "ImportStats",
+    "MessageStream",
+    "Reject",
+    "RejectSink",
+    "RejectsWriter",
+    "detect_format",
+    "import_logs",
+    "read_messages",
+    "sniff_encoding",
+]

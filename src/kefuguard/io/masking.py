@@ -1,0 +1,168 @@
+"""PII masking for reports: buyer phone numbers, ID numbers, bank cards and house numbers.
+
+Reports are read by supervisors, trainers and sometimes the shop owner; none of them needs a
+buyer's full phone number or address. Numbers are found by the project's own detectors (the
+same spans the checker reports) and masked the way platforms show them (138****8000). Every
+mask has the length of what it hides — one `*` per hidden character — so the start/end offsets
+of findings keep pointing at the same characters after masking.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from kefuguard.checker import shared_tables
+from kefuguard.conversation.model import Message
+from kefuguard.conversation.results import AuditReport
+from kefuguard.detectors import DetectorContext, find_numbers
+from kefuguard.detectors.numbers import is_phone_number
+from kefuguard.normalize import Views
+from kefuguard.rewrite import mask_pii
+from kefuguard.rules.engine_data import load_engine_data
+
+MASKED_KINDS = frozenset({"phone", "id_card", "bank_card"})
+
+# A buyer's mobile number is masked whatever stands before it (the detector's order/tracking
+# vetoes exist to avoid false diversion alarms, not to protect a number printed in a report).
+_MOBILE = re.compile(r"(?<![0-9０-９])(?:\+?86[-\s]?)?(1[3-9]\d(?:[-\s]?\d){8})(?![0-9０-９])")
+
+# Addresses: a road/estate word, then house numbering (478号, 3栋, 2单元501室, A座1502).
+_ROAD = re.compile(
+    r"(?<=[\u4e00-\u9fff0-9A-Za-z])(?:大街|大道|街道|胡同|小区|花园|公寓|大厦|广场|家园|新村|号院|路|街|巷|弄|村|苑)"
+)
+_CLAUSE_END = set("，,。！!？?；;\n")
+_ADDRESS_WINDOW = 40
+_NUM = r"[0-9０-９]+(?:[-－][0-9０-９]+)*|[一二三四五六七八九十百零〇两]{1,4}"
+_UNIT = r"号楼|号院|号|栋|幢|座|单元|室|楼|层|户|弄"
+_HOUSE_PARTS = re.compile(
+    rf"(?:{_NUM})(?=(?:{_UNIT}))"  # 478号, 3栋, 十八号楼
+    r"|(?:(?<=单元)|(?<=[栋幢座楼层号]))[0-9０-９]+(?:[-－][0-9０-９]+)*"  # 单元501, 座1502
+    r"|[A-Za-zＡ-Ｚａ-ｚ](?=[座栋幢区])"  # A座
+)
+_HAS_HOUSE_NUMBER = re.compile(rf"[0-9０-９一二三四五六七八九十百零〇两]\s*(?:{_UNIT})")
+
+
+@lru_cache(maxsize=1)
+def _context() -> DetectorContext:
+    """The detector context of engine.yaml, normalised the way the checker normalises it."""
+    tables = shared_tables()
+    ctx = load_engine_data().detector_context
+
+    def norm(words: list[str]) -> tuple[str, ...]:
+        return tuple(w.translate(tables.keyword) for w in words)
+
+    return DetectorContext(
+        window=ctx.window,
+        negative=norm(ctx.negative),
+        qq=norm(ctx.qq),
+        wechat=norm(ctx.wechat),
+        bank=norm(ctx.bank),
+        phone=norm(ctx.phone),
+    )
+
+
+def _same_length(kind: str, value: str) -> str:
+    """mask_pii's format when it keeps the length, else one `*` per character."""
+    masked = mask_pii(kind, value)
+    return masked if len(masked) == len(value) else "*" * len(value)
+
+
+def _number_spans(text: str) -> list[tuple[int, int, str]]:
+    tables = shared_tables()
+    views = Views(text, tables)
+    spans: list[tuple[int, int, str]] = []
+    if tables.numeral_runs.search(views.keyword):
+        for det in find_numbers(views.digits, _context()):
+            if det.kind in MASKED_KINDS:
+                start, end = (det.start, det.end) if det.in_original else views.span(det.start, det.end)
+                spans.append((start, end, det.kind))
+    for m in _MOBILE.finditer(text):
+        digits = re.sub(r"\D", "", m.group(1))
+        if is_phone_number(digits):
+            spans.append((m.start(1), m.end(1), "phone"))
+    return spans
+
+
+def _address_spans(text: str) -> list[tuple[int, int, str]]:
+    spans: list[tuple[int, int, str]] = []
+    for road in _ROAD.finditer(text):
+        end = road.end()
+        limit = min(len(text), end + _ADDRESS_WINDOW)
+        stop = end
+        while stop < limit and text[stop] not in _CLAUSE_END:
+            stop += 1
+        segment = text[end:stop]
+        if not _HAS_HOUSE_NUMBER.search(segment):
+            continue
+        for part in _HOUSE_PARTS.finditer(segment):
+            spans.append((end + part.start(), end + part.end(), "address"))
+    return spans
+
+
+def pii_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of every piece of personal data `mask_text` hides, in text order."""
+    if not text:
+        return []
+    return sorted(set(_number_spans(text) + _address_spans(text)))
+
+
+def mask_text(text: str) -> str:
+    """`text` with phone, ID-card and bank-card numbers and house numbers masked, same length."""
+    spans = pii_spans(text)
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end, kind in spans:
+        value = text[start:end]
+        masked = "*" * len(value) if kind == "address" else _same_length(kind, value)
+        for i, ch in enumerate(masked):
+            if ch == "*":
+                chars[start + i] = "*"
+    result = "".join(chars)
+    assert len(result) == len(text)  # offsets of findings must stay valid
+    return result
+
+
+def mask_optional(text: str | None) -> str | None:
+    return None if text is None else mask_text(text)
+
+
+_ROW_TEXT_KEYS = frozenset({"text", "matched", "detail", "message", "context", "excerpt", "quote", "raw"})
+
+
+def mask_report(report: AuditReport) -> AuditReport:
+    """A copy of `report` with every message text, matched text and finding-row text masked.
+
+    A finding's `matched` is re-read from the masked message at its offsets when they are valid,
+    so the highlighted text and the reported text always agree.
+    """
+    flagged = []
+    for conv in report.flagged:
+        messages = None
+        if conv.messages is not None:
+            messages = [m.model_copy(update={"text": mask_text(m.text)}) for m in conv.messages]
+        findings = []
+        for f in conv.findings:
+            update = {"detail": mask_text(f.detail), "matched": mask_optional(f.matched)}
+            text = _message_text(messages, f.message_index)
+            if (
+                text is not None
+                and f.start is not None
+                and f.end is not None
+                and 0 <= f.start < f.end <= len(text)
+            ):
+                update["matched"] = text[f.start : f.end]
+            findings.append(f.model_copy(update=update))
+        flagged.append(conv.model_copy(update={"messages": messages, "findings": findings}))
+    rows = [
+        {k: mask_text(v) if k in _ROW_TEXT_KEYS and isinstance(v, str) else v for k, v in row.items()}
+        for row in report.all_findings
+    ]
+    return report.model_copy(update={"flagged": flagged, "all_findings": rows})
+
+
+def _message_text(messages: list[Message] | None, index: int | None) -> str | None:
+    if messages is None or index is None or not 0 <= index < len(messages):
+        return None
+    return messages[index].text
