@@ -29,7 +29,7 @@ CLEAN = [
     "订单号 {order} 已经发出，请注意查收",
     "快递单号SF{track}，明天应该就到了",
     "现在活动价¥{price}，满300减30可以叠加",
-    "最近天气冷，这款加厚的卖得最好~",
+    "最近天气冷，这款加厚的卖得很好~",
     "第一次购买可以领新人优惠券哦",
     "两款唯一的区别是颜色，其他都一样",
     "支持7天无理由退换货，您放心购买",
@@ -66,7 +66,11 @@ def make_messages(n: int, seed: int = 7) -> list[str]:
     out = []
     for _ in range(n):
         r = rng.random()
-        template = rng.choice(BAD) if r < 0.10 else rng.choice(CLEAN)
+        # agents often send two or three clauses in one message; about one in ten breaks a rule
+        clauses = [rng.choice(CLEAN) for _ in range(rng.choice((1, 1, 2, 2, 3)))]
+        if r < 0.10:
+            clauses[rng.randrange(len(clauses))] = rng.choice(BAD)
+        template = "".join(clauses)
         text = template.format(
             d=rng.randint(1, 5), h=rng.randint(150, 185), w=rng.randint(90, 180), size=rng.choice("SMLX"),
             order=f"{rng.randint(100000, 999999)}-{rng.randint(10**14, 10**15 - 1)}",
@@ -82,28 +86,41 @@ def make_messages(n: int, seed: int = 7) -> list[str]:
     return out
 
 
-def measure(fn, messages: list[str]) -> tuple[float, float, float]:
-    """(messages/s, p50 µs, p99 µs): per-message timings, plus a separate whole-run throughput."""
-    for m in messages[:200]:
-        fn(m)
+def _one_round(fn, messages: list[str]) -> tuple[float, list[int]]:
     timings = []
     clock = time.perf_counter_ns
+    t_start = time.perf_counter()
     for m in messages:
         t0 = clock()
         fn(m)
         timings.append(clock() - t0)
-    t0 = time.perf_counter()
-    for m in messages:
-        fn(m)
-    elapsed = time.perf_counter() - t0
-    q = statistics.quantiles(timings, n=100)
-    return len(messages) / elapsed, q[49] / 1000, q[98] / 1000
+    return time.perf_counter() - t_start, timings
+
+
+def measure_interleaved(fns: dict, messages: list[str], rounds: int) -> dict:
+    """Best of `rounds` for each matcher, the matchers taking turns round by round, so that a
+    busy machine slows every matcher alike: (messages/s, p50 µs, p99 µs) per name."""
+    for fn, _ in fns.values():
+        for m in messages[:200]:
+            fn(m)
+    best: dict[str, tuple[float, list[int]]] = {}
+    for _ in range(rounds):
+        for name, (fn, subset) in fns.items():
+            elapsed, timings = _one_round(fn, subset)
+            if name not in best or elapsed < best[name][0]:
+                best[name] = (elapsed, timings)
+    out = {}
+    for name, (elapsed, timings) in best.items():
+        q = statistics.quantiles(timings, n=100)
+        out[name] = (len(timings) / elapsed, q[49] / 1000, q[98] / 1000)
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--messages", type=int, default=20000)
     ap.add_argument("--platform", default="pinduoduo")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds; best round per matcher is kept")
     ap.add_argument("--out", type=Path, default=Path("bench/out/checker.md"))
     args = ap.parse_args()
     messages = make_messages(args.messages)
@@ -114,15 +131,21 @@ def main() -> None:
     raw = ahocorasick_rs.AhoCorasick(keywords)
     alternation = re.compile("|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)))
     flagged = sum(1 for m in messages if checker.check(m).findings)
-    rows = [
-        ("kefuguard Checker.check (full)", measure(checker.check, messages)),
-        ("raw ahocorasick-rs scan, no normalisation", measure(lambda m: raw.find_matches_as_indexes(m), messages)),
-        ("naive re alternation", measure(lambda m: alternation.findall(m), messages[: max(2000, len(messages) // 5)])),
-    ]
+    naive_subset = messages[: max(2000, len(messages) // 5)]  # the naive regex is slow: a fifth of the set
+    measured = measure_interleaved(
+        {
+            "kefuguard Checker.check (full)": (checker.check, messages),
+            "raw ahocorasick-rs scan, no normalisation": (lambda m: raw.find_matches_as_indexes(m), messages),
+            "naive re alternation": (lambda m: alternation.findall(m), naive_subset),
+        },
+        messages,
+        args.rounds,
+    )
+    rows = list(measured.items())
     lines = [
         f"Platform `{args.platform}`, {len(messages):,} messages (mean {statistics.mean(map(len, messages)):.0f} chars, "
         f"{flagged / len(messages):.1%} flagged), {len(keywords):,} patterns, {len(checker.rules)} rules; "
-        f"checker build {build_s:.2f} s; one core.",
+        f"checker build {build_s:.2f} s; one core; best of {args.rounds} interleaved rounds.",
         "",
         "| matcher | messages/s | p50 µs | p99 µs |",
         "|---|---:|---:|---:|",

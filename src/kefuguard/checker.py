@@ -29,6 +29,7 @@ from kefuguard.normalize import (
     build_digit_table,
     build_tables,
     char_class,
+    length_table,
     sound_alike_spellings,
 )
 from kefuguard.rules.engine_data import EngineData, load_engine_data, read_keyword_file
@@ -39,7 +40,7 @@ _KEYWORD, _EXCEPTION, _ANCHOR = 0, 1, 2
 _CLAUSE_END = set("。！？!?；;\n，,~～")
 _REFUSAL_LOOKBACK = 16
 _NUMBER_DETECTORS = frozenset({"phone", "qq", "bank_card", "id_card"})
-_REPEATS = re.compile(r"(.)\1")
+_REPEATS = re.compile(r"(\D)\1")
 _LATIN_PAIR = re.compile(r"[a-z]{2}|www")  # a domain needs letters: most messages have none
 _URL_GATE = re.compile(r"[0-9a-zA-Z０-９ａ-ｚＡ-Ｚ\-]\s*[.。．]\s*[a-zA-Zａ-ｚＡ-Ｚ]{2}|www|http", re.IGNORECASE)
 
@@ -56,6 +57,7 @@ def shared_tables() -> Tables:
         link,
         digits,
         keyword_list=as_list_table(keyword),
+        keyword_lengths=length_table(keyword),
         # number detectors only look at runs of 5+ digits/numerals
         numeral_runs=re.compile(char_class(numeral_chars) + "{5,}"),
     )
@@ -122,6 +124,10 @@ class Checker:
             for name in cr.detectors:
                 self._detector_rules[name].append(i)
         self._number_rules = bool(self._detector_rules.keys() & _NUMBER_DETECTORS)
+        self._url_rules = "url" in self._detector_rules
+        self._email_rules = "email" in self._detector_rules
+        self._keyword_list = self.tables.keyword_list
+        self._numeral_runs = self.tables.numeral_runs
         self._always_patterns = [i for i, cr in enumerate(self.rules) if any(not a for _, a in cr.patterns)]
 
     # ---------------------------------------------------------------- compile
@@ -224,16 +230,17 @@ class Checker:
         self._ac = ahocorasick_rs.AhoCorasick(self._patterns) if self._patterns else None
 
     # ---------------------------------------------------------------- check
-    def _scan(self, views: Views) -> list[tuple[int, int, int]]:
-        """(pattern index, start, end) in keyword-view coordinates, from all views."""
-        if self._ac is None:
-            return []
-        kw = views.keyword
-        hits = self._ac.find_matches_as_indexes(kw, overlapping=True)
-        if _REPEATS.search(kw):
-            text, index = views.collapsed
-            for k, s, e in self._ac.find_matches_as_indexes(text, overlapping=True):
-                hits.append((k, index[s], index[e]))
+    def _add_collapsed_hits(self, views: Views, hits: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+        """Hits found only once repeated characters are folded (支支付付宝 → 支付宝)."""
+        extra = self._ac.find_matches_as_indexes(views.collapsed, overlapping=True) if self._ac else []
+        if extra:
+            index = views.collapsed_index
+            for k, s, e in extra:
+                # keep only hits whose repetition is inside the term: a repeat at its edge
+                # (妈妈的 for 妈的) is already visible to the plain scan
+                start, end = index[s + 1] - 1, index[e - 1] + 1
+                if end - start > e - s:
+                    hits.append((k, start, end))
         return hits
 
     def _edges_ok(self, views: Views, k: int, s: int, e: int) -> bool:
@@ -257,67 +264,84 @@ class Checker:
         clause = text[i:o_start].translate(self.tables.keyword)
         return any(n in clause for n in self._negations)
 
-    def _detect(self, views: Views, any_hit: bool) -> list[tuple[int, Detection]]:
+    def _detect(
+        self, views: Views, any_hit: bool, numbers: bool, links: bool, mails: bool
+    ) -> list[tuple[int, Detection]]:
+        """Run the named detectors whose cheap gates (computed by `check`) passed."""
         out: list[tuple[int, Detection]] = []
         dr = self._detector_rules
-        if self._number_rules and self.tables.numeral_runs.search(views.keyword):
+        if numbers:
             for det in find_numbers(views.digits, self._ctx):
                 out.extend((i, det) for i in dr.get(det.kind, ()))
-        text = views.text
-        if "url" in dr and _LATIN_PAIR.search(views.keyword) and _URL_GATE.search(text):
-            allowed = self._own_domains
+        if links and _URL_GATE.search(views.text):
             for i in dr["url"]:
                 extra = tuple(d for ref in self.rules[i].rule.match.detectors for d in ref.allow_domains)
-                for det in find_urls(views.link, allowed + extra):
-                    out.append((i, det))
-        if "email" in dr and ("@" in text or "＠" in text):
+                out.extend((i, det) for det in find_urls(views.link, self._own_domains + extra))
+        if mails:
             for det in find_emails(views.link):
                 out.extend((i, det) for i in dr["email"])
-        if "wechat_id" in dr and any_hit:
+        if any_hit and "wechat_id" in dr:
             for det in find_wechat_ids(views.keyword, self._wechat_re):
                 out.extend((i, det) for i in dr["wechat_id"])
         return out
 
     def check(self, text: str) -> CheckResult:
         """Check one message. Offsets in the result index `text` as given."""
-        if not isinstance(text, str):
+        if type(text) is not str:
             raise TypeError(f"text must be str, not {type(text).__name__}")
-        views = Views(text, self.tables, text.translate(self.tables.keyword_list))
-        hits = self._scan(views)
-        detections = self._detect(views, bool(hits)) if self._detector_rules else ()
-        if not hits and not detections and not self._always_patterns:
-            return _clean_result(text, self.platform, self.pack_labels)  # the common case
-        spans: dict[int, list[tuple[int, int]]] = defaultdict(list)  # rule -> keyword-view spans
-        exceptions: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        # fast path: one translate, one automaton scan and a few C-level gates decide that most
+        # messages are clean without building anything
+        kw = text.translate(self._keyword_list)
+        hits = self._ac.find_matches_as_indexes(kw, overlapping=True) if self._ac is not None else []
+        repeats = _REPEATS.search(kw) is not None
+        numbers = self._number_rules and self._numeral_runs.search(kw) is not None
+        links = self._url_rules and _LATIN_PAIR.search(kw) is not None
+        mails = self._email_rules and ("@" in text or "＠" in text)
+        if not (hits or repeats or numbers or links or mails or self._always_patterns):
+            return _clean_result(text, self.platform, self.pack_labels)
+        views = Views(text, self.tables, kw)
+        if repeats:
+            hits = self._add_collapsed_hits(views, hits)
+        spans: dict[int, list[tuple[int, int]]] = {}  # rule -> keyword-view spans
+        exceptions: dict[int, list[tuple[int, int]]] = {}
         anchored: set[tuple[int, int]] = set()
+        payloads, edges = self._payloads, self._edge_letters
         for k, s, e in hits:
-            for kind, i, j in self._payloads[k]:
-                if kind == _KEYWORD:
-                    if self._edges_ok(views, k, s, e):
-                        spans[i].append((s, e))
-                elif kind == _EXCEPTION:
-                    exceptions[i].append((s, e))
-                else:
+            for kind, i, j in payloads[k]:
+                if kind == _ANCHOR:
                     anchored.add((i, j))
-        for i, exc in exceptions.items():
-            if i in spans:
-                spans[i] = [sp for sp in spans[i] if not any(xs <= sp[0] and sp[1] <= xe for xs, xe in exc)]
+                elif kind == _KEYWORD:
+                    if edges[k] == (False, False) or self._edges_ok(views, k, s, e):
+                        spans.setdefault(i, []).append((s, e))
+                else:
+                    exceptions.setdefault(i, []).append((s, e))
+        if exceptions:
+            for i, exc in exceptions.items():
+                if i in spans:
+                    kept = [sp for sp in spans[i] if not any(xs <= sp[0] and sp[1] <= xe for xs, xe in exc)]
+                    if kept:
+                        spans[i] = kept
+                    else:
+                        del spans[i]
         for i, j in anchored:
-            self._run_pattern(views, i, j, spans, exceptions)
+            self._run_pattern(kw, i, j, spans, exceptions)
         for i in self._always_patterns:
             for j, (_, has_anchor) in enumerate(self.rules[i].patterns):
                 if not has_anchor:
-                    self._run_pattern(views, i, j, spans, exceptions)
+                    self._run_pattern(kw, i, j, spans, exceptions)
+        detections = self._detect(views, bool(spans), numbers, links, mails)
+        if not spans and not detections:
+            return _clean_result(text, self.platform, self.pack_labels)
         return self._result(views, spans, detections)
 
-    def _run_pattern(self, views: Views, i: int, j: int, spans, exceptions) -> None:
+    def _run_pattern(self, kw: str, i: int, j: int, spans, exceptions) -> None:
         regex = self.rules[i].patterns[j][0]
         exc = exceptions.get(i, ())
         has_hit_group = "hit" in regex.groupindex
-        for m in regex.finditer(views.keyword):
+        for m in regex.finditer(kw):
             s, e = m.span("hit") if has_hit_group and m.group("hit") is not None else m.span()
             if e > s and not any(xs <= s and e <= xe for xs, xe in exc):
-                spans[i].append((s, e))
+                spans.setdefault(i, []).append((s, e))
 
     def _result(self, views: Views, spans, detections) -> CheckResult:
         if not spans and not detections:

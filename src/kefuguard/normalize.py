@@ -109,6 +109,8 @@ def sound_alike_spellings(term: str, limit: int = 5000) -> list[str]:
     return [s for s in spellings if s != term]
 
 
+_REPEATED_CHAR = re.compile(r"(\D)\1+")
+_RUN_START = re.compile(r"(\D)\1*|\d")  # one match per character of the collapsed view
 _TABLE_SIZE = 0x20000  # BMP + the emoji planes; characters beyond are left as they are
 
 
@@ -120,6 +122,14 @@ def as_list_table(table: dict[int, str]) -> list[str | None]:
         if cp < _TABLE_SIZE:
             out[cp] = value if value else None
     return out
+
+
+def length_table(table: dict[int, str]) -> bytes:
+    """For every code point, how many keyword-view characters it becomes (0 = deleted)."""
+    lengths = bytearray(b"\x01" * 0x110000)
+    for cp, value in table.items():
+        lengths[cp] = min(len(value), 255)
+    return bytes(lengths)
 
 
 def char_class(chars: set[str]) -> str:
@@ -144,6 +154,7 @@ class Tables:
     link: dict[int, str]
     digits: dict[int, str]
     keyword_list: list[str | None] = field(repr=False, default_factory=list)
+    keyword_lengths: bytes = field(repr=False, default=b"")
     numeral_runs: re.Pattern[str] = field(repr=False, default=re.compile("(?!)"))
 
     def keyword_view(self, text: str) -> str:
@@ -185,30 +196,33 @@ class Views:
     @cached_property
     def offsets(self) -> list[int]:
         """offsets[i] = index in the original text of keyword-view character i (plus an end sentinel)."""
-        table = self.tables.keyword
+        lengths = self.tables.keyword_lengths
         out: list[int] = []
+        append = out.append
         for i, ch in enumerate(self.text):
-            mapped = table.get(ord(ch))
-            n = 1 if mapped is None else len(mapped)
-            if n:
+            n = lengths[ord(ch)]
+            if n == 1:
+                append(i)
+            elif n:
                 out.extend([i] * n)
         out.append(len(self.text))
         return out
 
     @cached_property
-    def collapsed(self) -> tuple[str, list[int]]:
-        """Keyword view with runs of a repeated character collapsed (微微信信 → 微信), and its map."""
+    def collapsed(self) -> str:
+        """Keyword view with runs of a repeated non-digit character collapsed (微微信信 → 微信).
+
+        Digits are left alone: 13800000000 must stay a phone number.
+        """
+        return _REPEATED_CHAR.sub(r"\1", self.keyword)
+
+    @cached_property
+    def collapsed_index(self) -> list[int]:
+        """collapsed_index[i] = keyword-view index of collapsed character i (plus an end sentinel)."""
         kw = self.keyword
-        chars: list[str] = []
-        index: list[int] = []
-        prev = ""
-        for i, ch in enumerate(kw):
-            if ch != prev:
-                chars.append(ch)
-                index.append(i)
-            prev = ch
+        index = [m.start() for m in _RUN_START.finditer(kw)]
         index.append(len(kw))
-        return "".join(chars), index
+        return index
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Keyword-view span → original-text span."""

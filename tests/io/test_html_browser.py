@@ -13,9 +13,10 @@ import subprocess
 from html.parser import HTMLParser
 
 import pytest
-from report_fixture import BUYER_PHONE_MASKED, FINDINGS_BY_CATEGORY, HISTOGRAM, build_report
 
 from kefuguard.io.reports import write_html
+
+from .report_fixture import BUYER_PHONE_MASKED, FINDINGS_BY_CATEGORY, HISTOGRAM, build_report
 
 CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 

@@ -155,17 +155,29 @@ def test_jsonl_bad_lines(tmp_path: Path) -> None:
         + '{"会话ID": "J1", "角色": \n'
         + "[1, 2]\n"
         + json.dumps({**good, "平台": "亚马逊"}, ensure_ascii=False) + "\n"
-        + json.dumps({**good, "消息内容": ""}, ensure_ascii=False) + "\n",
+        + json.dumps({**good, "消息内容": ""}, ensure_ascii=False) + "\n"
+        + json.dumps({**good, "角色": ["买家"]}, ensure_ascii=False) + "\n",
         encoding="utf-8",
     )
     convs, _, rejects = collect([path])
     assert len(convs[0].messages) == 1
-    assert [r.line for r in rejects] == [2, 3, 4, 5]
+    assert [r.line for r in rejects] == [2, 3, 4, 5, 6]
+    assert rejects[4].reason.startswith("值类型无效 invalid cell value")
     assert rejects[0].reason.startswith("格式错误(JSON) malformed JSON")
     assert rejects[1].reason == "非JSON对象 not a JSON object: list"
     assert rejects[2].reason == "未知平台 unknown platform '亚马逊'"
     assert rejects[3].reason == "消息内容为空 empty text"
     assert rejects[1].raw == "[1, 2]"
+
+
+def test_jsonl_whitespace_and_trailing_data(tmp_path: Path) -> None:
+    obj = json.dumps({"conversation_id": "W", "role": "buyer", "sent_at": "2024-05-01 10:00:00", "text": "hi"})
+    path = tmp_path / "w.ndjson"
+    path.write_text(f"  {obj}  \r\n   \n{obj} x\n", encoding="utf-8")
+    convs, stats, rejects = collect([path], platform="jd", shop="s")
+    assert [m.text for m in convs[0].messages] == ["hi"]
+    assert stats.files[str(path)].blank == 1
+    assert [(r.line, r.reason.split(" ")[0]) for r in rejects] == [(3, "格式错误(JSON)")]
 
 
 def test_xlsx_sheets_rows_and_cell_types(tmp_path: Path) -> None:

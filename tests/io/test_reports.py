@@ -10,14 +10,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from report_fixture import (
-    BUYER_PHONE,
-    BUYER_PHONE_MASKED,
-    FINDINGS_BY_CATEGORY,
-    HISTOGRAM,
-    REJECT_ROWS,
-    build_report,
-)
 from rich.console import Console
 
 from kefuguard.conversation.model import SHANGHAI
@@ -25,6 +17,15 @@ from kefuguard.conversation.results import AgentSummary, AuditReport, MetricResu
 from kefuguard.io.masking import mask_report, mask_text, pii_spans
 from kefuguard.io.reports import print_summary, render_html, report_dict, write_html, write_json, write_xlsx
 from kefuguard.io.reports.common import fmt_metric_value, fmt_seconds, threshold_text
+
+from .report_fixture import (
+    BUYER_PHONE,
+    BUYER_PHONE_MASKED,
+    FINDINGS_BY_CATEGORY,
+    HISTOGRAM,
+    REJECT_ROWS,
+    build_report,
+)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kefuguard.conversation.model import SHANGHAI
 from kefuguard.rules.model import PLATFORMS
 
 
@@ -80,7 +81,8 @@ class TimeWindow(_Strict):
         return value
 
     def contains(self, moment: dt.datetime) -> bool:
-        t = moment.timetz().replace(tzinfo=None)
+        local = moment.astimezone(SHANGHAI) if moment.tzinfo is not None else moment
+        t = local.time()
         after_start = t >= self.start
         before_end = t <= self.end if self.end_inclusive else t < self.end
         if self.start <= self.end:
@@ -441,7 +443,7 @@ _YamlLoader.add_implicit_resolver(
 
 def profile_from_yaml(text: str, *, base: MetricProfile | None = None) -> MetricProfile:
     """Parse a profile override written in YAML (see `load_profile`)."""
-    data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
+    data = yaml.load(text, Loader=_YamlLoader)  # a SafeLoader subclass: safe
     if not isinstance(data, Mapping):
         raise ValueError("a metric profile YAML must be a mapping at the top level")
     return load_profile(data, base=base)

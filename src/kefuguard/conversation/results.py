@@ -99,6 +99,7 @@ class Exposure(BaseModel):
     buyer_compensation_yuan: float = 0.0
     deposit_at_risk_yuan: float = 0.0
     points: float = 0.0
+    shop_policy_yuan: float = Field(default=0.0, description="internal fines a seed quotes as shop policy, not platform")
     by_rule: dict[str, float] = Field(default_factory=dict, description="yuan per rule/metric id")
     notes: list[str] = Field(default_factory=list)
 
@@ -145,6 +146,7 @@ class AuditReport(BaseModel):
     flagged: list[ConversationResult] = Field(
         default_factory=list, description="the worst conversations, with (masked) messages, for the reports"
     )
+    daily_metrics: list[MetricResult] = Field(default_factory=list, description="per shop per day")
     all_findings: list[dict] = Field(
         default_factory=list, description="flat rows: shop, agent, conversation, time, rule, severity, text (masked)"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -16,6 +17,12 @@ class Detection:
     in_original: bool = False
 
 
+def _words_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+    if not words:
+        return re.compile("(?!)")
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
 @dataclass(frozen=True)
 class DetectorContext:
     """Context words (from engine.yaml) that confirm or veto a candidate nearby."""
@@ -28,10 +35,16 @@ class DetectorContext:
     phone: tuple[str, ...] = ()
     allowed_domains: tuple[str, ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        # one compiled alternation per word list: a regex search beats a Python loop over words
+        for name in ("negative", "qq", "wechat", "bank", "phone"):
+            object.__setattr__(self, f"_{name}_re", _words_regex(getattr(self, name)))
+
+    def mentions(self, snippet: str, kind: str) -> bool:
+        """Whether `snippet` contains a context word of `kind` (negative, qq, wechat, bank, phone)."""
+        return getattr(self, f"_{kind}_re").search(snippet) is not None
+
     def before(self, view: str, start: int, window: int | None = None) -> str:
         w = self.window if window is None else window
         return view[max(0, start - w) : start]
 
-    @staticmethod
-    def has_any(snippet: str, words: tuple[str, ...]) -> bool:
-        return any(w in snippet for w in words)

@@ -55,9 +55,9 @@ def _classify(run: str, before: str, glued: str, ctx: DetectorContext) -> str | 
         return "phone"
     if n == 18 and ric.is_valid(body):
         return "id_card"
-    if 16 <= n <= 19 and luhn.is_valid(body) and (ctx.has_any(before, ctx.bank) or body.startswith("62")):
+    if 16 <= n <= 19 and luhn.is_valid(body) and (ctx.mentions(before, "bank") or body.startswith("62")):
         return "bank_card"
-    if 5 <= n <= 11 and body[0] != "0" and (ctx.has_any(before[-4:], ctx.qq) or glued.endswith("q")):
+    if 5 <= n <= 11 and body[0] != "0" and (ctx.mentions(before[-4:], "qq") or glued.endswith("q")):
         return "qq"
     return None
 
@@ -70,7 +70,7 @@ def find_numbers(digit_view: str, ctx: DetectorContext) -> list[Detection]:
         if start > 0 and digit_view[start - 1].isdigit():
             continue
         before = ctx.before(digit_view, start)
-        if ctx.has_any(before, ctx.negative):
+        if ctx.mentions(before, "negative"):
             continue
         glued = _glued_letters(digit_view, start)
         allowed_glue = ("q", "qq", "v", "vx", "wx", "tel", "qq号", "x")

@@ -150,9 +150,6 @@ class FileStats:
         }
 
 
-_SUM_FIELDS = ("read", "parsed", "rejected", "blank", "preamble", "bytes_total", "bytes_read")
-
-
 @dataclass
 class ImportStats:
     """Live counts of an import, per file and in total; updated while the iterators run.
@@ -202,10 +199,33 @@ class ImportStats:
         if self.on_progress is not None:
             self.on_progress(self.bytes_read, self.bytes_total)
 
-    def __getattr__(self, name: str) -> int:
-        if name in _SUM_FIELDS:
-            return sum(getattr(f, name) for f in self.files.values())
-        raise AttributeError(name)
+    @property
+    def read(self) -> int:
+        return sum(f.read for f in self.files.values())
+
+    @property
+    def parsed(self) -> int:
+        return sum(f.parsed for f in self.files.values())
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files.values())
+
+    @property
+    def blank(self) -> int:
+        return sum(f.blank for f in self.files.values())
+
+    @property
+    def preamble(self) -> int:
+        return sum(f.preamble for f in self.files.values())
+
+    @property
+    def bytes_total(self) -> int:
+        return sum(f.bytes_total for f in self.files.values())
+
+    @property
+    def bytes_read(self) -> int:
+        return sum(f.bytes_read for f in self.files.values())
 
     @property
     def duplicates(self) -> int:
@@ -264,6 +284,7 @@ class _Rejects:
 
 # --- row conversion ---------------------------------------------------------------------------
 
+# Only str/None keys: a JSON true/1 must not hit the "1" entry by hash equality (it doesn't: 1 != "1").
 _BOOL_FAST: dict[object, bool] = {None: False, "": False, "0": False, "1": True, "false": False, "true": True,
                                   "False": False, "True": True, "否": False, "是": True, "N": False, "Y": True}
 
@@ -294,8 +315,9 @@ class _Converter:
         cid = cid.strip() if type(cid) is str else cell_text(cid)
         if not cid:
             raise CellError("会话ID为空 empty conversation_id")
-        hit = PLATFORM_ALIASES.get(platform) if type(platform) is str else None
-        platform = hit or parse_platform(platform, self.platform)
+        # Fast paths are plain dict lookups; anything unusual falls through to the full parsers.
+        # (An unhashable JSON value raises TypeError here, which the caller turns into a reject.)
+        platform = PLATFORM_ALIASES.get(platform) or parse_platform(platform, self.platform)
         shop = shop.strip() if type(shop) is str else cell_text(shop)
         if not shop:
             if not self.shop:
@@ -303,25 +325,21 @@ class _Converter:
             shop = self.shop
         agent = agent.strip() if type(agent) is str else cell_text(agent)
         buyer = buyer.strip() if type(buyer) is str else cell_text(buyer)
-        role_hit = ROLE_ALIASES.get(role) if type(role) is str else None
-        role, implied_auto = role_hit or parse_role(role)
-        if type(sent) is str:
-            times = self.times
-            when = times.get(sent)
-            if when is None:
-                if len(times) > _CACHE_LIMIT:
-                    times.clear()
-                when = times[sent] = parse_time(sent, "sent_at")
-        else:
-            when = parse_time(sent, "sent_at")
+        role, implied_auto = ROLE_ALIASES.get(role) or parse_role(role)
+        times = self.times
+        when = times.get(sent)
+        if when is None:
+            if len(times) > _CACHE_LIMIT:
+                times.clear()
+            when = times[sent] = parse_time(sent, "sent_at")
         text = text.strip() if type(text) is str else cell_text(text)
         if not text:
             raise CellError("消息内容为空 empty text")
-        b = _BOOL_FAST.get(quick) if type(quick) is str or quick is None else None
+        b = _BOOL_FAST.get(quick)
         quick = parse_bool(quick, "quick_reply") if b is None else b
-        b = _BOOL_FAST.get(auto) if type(auto) is str or auto is None else None
+        b = _BOOL_FAST.get(auto)
         auto = (parse_bool(auto, "auto_reply") if b is None else b) or implied_auto
-        b = _BOOL_FAST.get(reported) if type(reported) is str or reported is None else None
+        b = _BOOL_FAST.get(reported)
         reported = parse_bool(reported, "buyer_reported") if b is None else b
         otime = None if otime is None or otime == "" else parse_time(otime, "order_time", need_clock=False)
         paid = None if paid is None or paid == "" else parse_amount(paid)
@@ -329,6 +347,12 @@ class _Converter:
         # A record: the Message field values in MESSAGE_FIELDS order (see conversation.assemble).
         return (intern(cid, cid), platform, intern(shop, shop), intern(agent, agent), intern(buyer, buyer),
                 role, when, text, quick, auto, reported, otime, paid, self.prefix + str(line))
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, CellError):
+        return str(exc)
+    return f"值类型无效 invalid cell value: {exc}"
 
 
 def _is_blank(row: Iterable[Any]) -> bool:
@@ -618,7 +642,7 @@ class _Options:
 
 
 def _read_csv(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects
-              ) -> Iterator[Record]:
+              ) -> MessageStream:
     fh, codec = _open_text(path, opt.encoding, fstats)
     bad: set[int] = set()
     pending: list[str] = []
@@ -687,7 +711,7 @@ def _csv_rows(fh: io.BufferedReader, reader: Any, header: _Header, opt: _Options
                 reject(start, f"格式错误(CSV) malformed CSV: {exc}", "".join(pending))
                 continue
             start, end = end + 1, reader.line_num
-            if not "".join(row).strip():
+            if not any(row):  # all cells empty (a row of mere spaces is read, and rejected)
                 fstats.blank += 1
                 continue
             fstats.read += 1
@@ -704,8 +728,8 @@ def _csv_rows(fh: io.BufferedReader, reader: Any, header: _Header, opt: _Options
             row.append(None)
             try:
                 message = convert(row, start)
-            except CellError as exc:
-                reject(start, str(exc), "".join(pending).rstrip("\r\n"))
+            except (CellError, TypeError) as exc:
+                reject(start, _reason(exc), "".join(pending).rstrip("\r\n"))
                 continue
             fstats.parsed += 1
             yield message
@@ -714,7 +738,7 @@ def _csv_rows(fh: io.BufferedReader, reader: Any, header: _Header, opt: _Options
 
 
 def _read_jsonl(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects
-                ) -> Iterator[Record]:
+                ) -> MessageStream:
     fh, codec = _open_text(path, opt.encoding, fstats)
     where = str(path)
     start = fh.tell()
@@ -734,27 +758,34 @@ def _jsonl_rows(fh: io.BufferedReader, codec: str, opt: _Options, stats: ImportS
     # One converter per distinct key order: the row is then simply the object's values.
     converters: dict[tuple[str, ...], _Converter] = {}
     ignored: dict[str, None] = {}
-    raw_decode = json.JSONDecoder().raw_decode
+    scan = json.JSONDecoder().scan_once  # the C scanner, without raw_decode's Python wrapper
     lines = _decoded_lines(fh, codec, bad, lambda k: stats.advance(fstats, k))
     try:
         for lineno, line in enumerate(lines, 1):
-            text = line.strip()
-            if not text:
+            if line.isspace() or not line:
                 fstats.blank += 1
                 continue
             fstats.read += 1
             if bad and lineno in bad:
-                reject(lineno, f"编码错误(无法按{fstats.encoding}解码) undecodable bytes for {fstats.encoding}", text)
+                reject(lineno, f"编码错误(无法按{fstats.encoding}解码) undecodable bytes for {fstats.encoding}",
+                       line.strip())
                 continue
             try:
-                obj, end = raw_decode(text)
-                if end != len(text):
-                    raise ValueError("extra data after the object")
+                try:
+                    obj, end = scan(line, 0)
+                except StopIteration:  # leading whitespace (or no value at all)
+                    line = line.strip()
+                    obj, end = scan(line, 0)
+                if end != len(line) and not line[end:].isspace():
+                    raise ValueError(f"extra data after the object (char {end})")
+            except StopIteration as exc:
+                reject(lineno, f"格式错误(JSON) malformed JSON: expecting value (char {exc.value})", line)
+                continue
             except ValueError as exc:
-                reject(lineno, f"格式错误(JSON) malformed JSON: {exc}", text)
+                reject(lineno, f"格式错误(JSON) malformed JSON: {exc}", line.strip())
                 continue
             if type(obj) is not dict:
-                reject(lineno, f"非JSON对象 not a JSON object: {type(obj).__name__}", text)
+                reject(lineno, f"非JSON对象 not a JSON object: {type(obj).__name__}", line.strip())
                 continue
             keys = tuple(obj)
             convert = converters.get(keys)
@@ -772,8 +803,8 @@ def _jsonl_rows(fh: io.BufferedReader, codec: str, opt: _Options, stats: ImportS
             row.append(None)
             try:
                 message = convert(row, lineno)
-            except CellError as exc:
-                reject(lineno, str(exc), text)
+            except (CellError, TypeError) as exc:
+                reject(lineno, _reason(exc), line.strip())
                 continue
             fstats.parsed += 1
             yield message
@@ -782,7 +813,7 @@ def _jsonl_rows(fh: io.BufferedReader, codec: str, opt: _Options, stats: ImportS
 
 
 def _read_xlsx(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects
-               ) -> Iterator[Record]:
+               ) -> MessageStream:
     from openpyxl import load_workbook
 
     wb = load_workbook(path, read_only=True, data_only=True)
@@ -848,8 +879,8 @@ def _xlsx_rows(wb: Any, path: Path, sheets: list[tuple[Any, _Header, Any, int | 
                 row.append(None)
                 try:
                     message = convert(row, line)
-                except CellError as exc:
-                    reject(line, str(exc), _raw_cells(cells), ws.title)
+                except (CellError, TypeError) as exc:
+                    reject(line, _reason(exc), _raw_cells(cells), ws.title)
                     continue
                 fstats.parsed += 1
                 yield message

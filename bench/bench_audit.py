@@ -1,0 +1,96 @@
+"""Audit benchmark: 1,000,000 generated messages, all checks on, one process vs all cores.
+
+Side by side in one run: (a) import only (parse, validate, group into conversations) — the floor
+the audit cannot go below; (b) the full audit in one process; (c) the full audit on all cores.
+Each mode runs in a fresh subprocess so its peak RSS (parent and worker processes) is its own.
+Usage: python bench/bench_audit.py [--messages 1000000] [--out bench/out/audit.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MODE_CODE = r"""
+import json, resource, sys, time
+from pathlib import Path
+mode, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
+t0 = time.perf_counter()
+if mode == "import":
+    from kefuguard.io.importers import import_logs
+    conversations, stats = import_logs([path], rejects=Path(out) / "rejects.csv")
+    n = sum(len(c.messages) for c in conversations)
+else:
+    from kefuguard.audit import AuditOptions, run_audit
+    report = run_audit([path], AuditOptions(out_dir=Path(out), workers=1 if mode == "audit1" else 0))
+    n = report.messages
+elapsed = time.perf_counter() - t0
+self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"messages": n, "seconds": elapsed, "parent_mb": self_kb / 1024, "worker_mb": children_kb / 1024}))
+"""
+
+
+def run_mode(mode: str, path: Path, out: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", MODE_CODE, mode, str(path), str(out)], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{mode} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--messages", type=int, default=1_000_000)
+    ap.add_argument("--out", type=Path, default=Path("bench/out/audit.md"))
+    ap.add_argument("--modes", default="import,audit1,auditN")
+    args = ap.parse_args()
+    from kefuguard.sample import generate_to_jsonl
+
+    cores = len(os.sched_getaffinity(0))
+    with tempfile.TemporaryDirectory(prefix="kefuguard-bench-") as tmp:
+        data = Path(tmp) / "messages.jsonl"
+        t0 = time.perf_counter()
+        generate_to_jsonl(data, args.messages, seed=11)
+        gen_s = time.perf_counter() - t0
+        size_mb = data.stat().st_size / 2**20
+        labels = {
+            "import": "import only (parse + validate + group)",
+            "audit1": "full audit, 1 process",
+            "auditN": f"full audit, all cores ({cores})",
+        }
+        rows = []
+        for mode in args.modes.split(","):
+            out = Path(tmp) / mode
+            out.mkdir()
+            r = run_mode(mode, data, out)
+            rows.append((labels[mode], r))
+            print(f"{labels[mode]}: {r}", file=sys.stderr)
+    lines = [
+        f"{args.messages:,} generated messages ({size_mb:.0f} MB JSONL, generated in {gen_s:.1f} s), "
+        f"all checks on, {cores}-core machine.",
+        "",
+        "| mode | seconds | messages/s | peak RSS parent MB | peak RSS largest worker MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, r in rows:
+        worker = f"{r['worker_mb']:.0f}" if r["worker_mb"] > 1 else "—"
+        lines.append(
+            f"| {label} | {r['seconds']:.1f} | {r['messages'] / r['seconds']:,.0f} | {r['parent_mb']:.0f} | {worker} |"
+        )
+    lines += ["", "Targets: under 60 s with all cores; peak RSS under 1 GB (parent + workers)."]
+    report = "\n".join(lines)
+    print(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
