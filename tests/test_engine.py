@@ -76,7 +76,7 @@ def test_malformed_pack_names_file_rule_and_field(tmp_path):
 def test_duplicate_rule_id_across_packs_rejected(tmp_path):
     clash = USER_PACK.replace("myshop.wording.competitor", "common.diversion.wechat")
     (tmp_path / "clash.yaml").write_text(clash, encoding="utf-8")
-    with pytest.raises(RulePackError, match="common.diversion.wechat"):
+    with pytest.raises(RulePackError, match=r"common\.diversion\.wechat"):
         load_packs([tmp_path])
 
 

@@ -75,7 +75,7 @@ class PartialAudit:
         shop_key = (result.shop, result.platform)
         self.conversations += 1
         self.messages += result.message_count
-        agent_key = (result.shop, result.platform, result.agent_id or "(无客服)")
+        agent_key = (result.shop, result.platform, result.agent_id)
         acc = self.agents.get(agent_key)
         if acc is None:
             acc = self.agents[agent_key] = AgentAccumulator(*agent_key)
@@ -301,7 +301,7 @@ def _report(
         (item[2] for heap in total.worst.values() for item in heap), key=lambda r: (r.score, r.conversation_id)
     )
     imports = ImportSummary(
-        files=[f.as_dict() for f in stats.files] if hasattr(stats, "files") else [],
+        files=[f.as_dict() for f in stats.files.values()],
         read=stats.read,
         accepted=stats.accepted,
         duplicates=stats.duplicates,

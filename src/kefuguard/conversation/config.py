@@ -54,7 +54,9 @@ class AuditConfig(BaseModel):
     )
     curt_particles: tuple[str, ...] = ("啊", "呀", "哦", "呢", "的", "了", "哈", "亲", "吧", "诶")
     curt_exempt_words: tuple[str, ...] = Field(
-        default=("您", "请", "谢谢", "感谢", "再见", "不客气", "抱歉", "对不起", "不好意思"),
+        default=(
+            "您", "请", "谢谢", "感谢", "再见", "不客气", "抱歉", "对不起", "不好意思", "在的", "在呢", "你好", "哈喽",
+        ),
         description="short replies carrying a courtesy word are not curt (谢谢您, 请稍等)",
     )
 
