@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kefuguard.checker import get_checker
+from kefuguard.conversation.assemble import MESSAGE_FIELDS, record_message
 from kefuguard.conversation.checks import audit_conversation
 from kefuguard.conversation.config import AuditConfig
 from kefuguard.conversation.metrics import MetricsAggregator
@@ -151,6 +152,31 @@ def _init_worker(config: AuditConfig, profiles: dict[str, MetricProfile]) -> Non
     _WORKER_CONFIG, _WORKER_PROFILES = config, profiles
 
 
+def pack_batch(conversations: list[Conversation]) -> list[tuple]:
+    """Conversations as plain tuples for the trip to a worker: pickling pydantic models costs
+    several times more than pickling their field values."""
+    fields = MESSAGE_FIELDS
+    return [
+        (c.conversation_id, c.platform, c.shop, [tuple(m.__dict__[f] for f in fields) for m in c.messages])
+        for c in conversations
+    ]
+
+
+def unpack_batch(packed: list[tuple]) -> list[Conversation]:
+    return [
+        Conversation.model_construct(
+            conversation_id=cid, platform=platform, shop=shop, messages=[record_message(r) for r in records]
+        )
+        for cid, platform, shop, records in packed
+    ]
+
+
+def audit_packed_batch(packed: list[tuple], flagged_per_shop: int) -> PartialAudit:
+    """Worker entry point: unpack, audit, and return only what needs to travel back."""
+    partial = audit_batch(unpack_batch(packed), flagged_per_shop=flagged_per_shop)
+    return partial
+
+
 def audit_batch(
     conversations: list[Conversation],
     config: AuditConfig | None = None,
@@ -263,7 +289,7 @@ def _run_parallel(batches: Iterator[list[Conversation]], workers: int, options: 
     ) as pool:
         pending: set[Future] = set()
         for batch in batches:
-            pending.add(pool.submit(audit_batch, batch, None, None, options.flagged_per_shop))
+            pending.add(pool.submit(audit_packed_batch, pack_batch(batch), options.flagged_per_shop))
             if len(pending) >= 2 * workers:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -281,9 +307,13 @@ def _report(
     shops: list[ShopSummary] = []
     for (shop, platform), counter in sorted(total.shops.items()):
         exposure = total.exposure[(shop, platform)]
+        specs = options.profiles[platform].metrics if platform in options.profiles else {}
         for r in daily:
             if r.shop == shop and r.platform == platform and r.fine_yuan:
-                exposure.add_metric_fine(r.metric, r.fine_yuan)
+                spec = specs.get(r.metric)
+                exposure.add_metric_fine(
+                    r.metric, r.fine_yuan, internal=spec is not None and spec.fine_scope == "internal"
+                )
         shops.append(
             ShopSummary(
                 shop=shop,

@@ -199,7 +199,7 @@ def rules_list(
     packs, compiled = _selected_rules(platform, rules_dir)
     table = Table(title=f"规则列表 {PLATFORM_NAMES_ZH.get(platform or '', '全部平台')}", header_style="bold")
     for col in ("规则", "标题", "类别", "严重度", "处罚", "适用平台"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col == "规则")
     if compiled is not None:
         rows = [(c.rule, c.title, c.severity, c.penalty, [platform]) for c in compiled]
     else:
@@ -214,7 +214,8 @@ def rules_list(
             ",".join(plats) if len(plats) < len(PLATFORMS) else "全部",
         )
     console.print(table)
-    console.print(f"共 {len(rows)} 条规则；规则包: {', '.join(p.label for p in packs)}")
+    labels = sorted({c.pack_label for c in compiled}) if compiled is not None else [p.label for p in packs]
+    console.print(f"共 {len(rows)} 条规则；规则包: {', '.join(labels)}")
 
 
 @rules_app.command("show")

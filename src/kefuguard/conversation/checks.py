@@ -114,6 +114,7 @@ class AuditChecksFile(_Strict):
     version: str
     checks: dict[str, AuditCheck]
     topics: dict[str, tuple[str, ...]]
+    topic_groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     buyer_abuse_words: tuple[str, ...]
 
 
@@ -190,12 +191,13 @@ class _Compiled:
         self.refund_handled = _alternation(config.refund_handled_words)
         self.order_confirm = _alternation(config.order_confirm_words)
         topics = config.topics if config.topics is not None else data.topics
-        self.topic_of: dict[str, frozenset[str]] = {}
+        groups = config.topic_groups if config.topic_groups is not None else data.topic_groups
+        self.group_of = {t: g for g, members in groups.items() for t in members}
+        self.topic_of: dict[str, frozenset[str]] = {}  # keyword → the topics it names
         for topic, words in topics.items():
             for w in words:
                 self.topic_of[w.lower()] = self.topic_of.get(w.lower(), frozenset()) | {topic}
         self.topics = _alternation(self.topic_of, flags=ci)
-        self.topic_names = TOPIC_ZH
         abuse_words = config.buyer_abuse_words if config.buyer_abuse_words is not None else data.buyer_abuse_words
         self.abuse_words = _alternation(abuse_words, flags=ci)
         self.abuse_categories = frozenset(config.buyer_abuse_categories)
@@ -227,6 +229,7 @@ class _Compiled:
             self.checks[platform] = per
 
     def topics_in(self, text: str) -> set[str]:
+        """The topic groups `text` names."""
         found: set[str] = set()
         if self.topics is not None:
             for m in self.topics.finditer(text):
@@ -627,14 +630,17 @@ def _off_topic(out: _Out, cc: _Compiled, msgs, first: int, last: int, reply: int
             if topics and not answered:
                 where = j
             answered |= topics
-    if answered and not (asked & answered):
-        names = cc.topic_names
-        out.conv(
-            "audit.off_topic",
-            f"买家问的是{'/'.join(names.get(t, t) for t in sorted(asked))}，"
-            f"回复说的是{'/'.join(names.get(t, t) for t in sorted(answered))}",
-            where,
-        )
+    if not answered:
+        return
+    group = cc.group_of
+    if {group.get(t, t) for t in asked} & {group.get(t, t) for t in answered}:
+        return  # related topics (材质 asked, 做工 answered) are an answer
+    out.conv(
+        "audit.off_topic",
+        f"买家问的是{'/'.join(TOPIC_ZH.get(t, t) for t in sorted(asked))}，"
+        f"回复说的是{'/'.join(TOPIC_ZH.get(t, t) for t in sorted(answered))}",
+        where,
+    )
 
 
 def _order_confirm(out: _Out, cc: _Compiled, config: AuditConfig, msgs, times, order_time: dt.datetime) -> None:

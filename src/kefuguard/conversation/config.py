@@ -131,6 +131,9 @@ class AuditConfig(BaseModel):
     topics: dict[str, tuple[str, ...]] | None = Field(
         default=None, description="topic → keywords for the 答非所问 heuristic; None = audit_checks.yaml"
     )
+    topic_groups: dict[str, tuple[str, ...]] | None = Field(
+        default=None, description="group → related topics that answer each other; None = audit_checks.yaml"
+    )
     check_buyer_messages: bool = True
     buyer_abuse_categories: tuple[str, ...] = ("abuse",)
     buyer_abuse_exclude_rules: tuple[str, ...] = Field(

@@ -171,13 +171,17 @@ class ExposureAccumulator:
             if yuan:
                 self.by_rule[f.check_id] = self.by_rule.get(f.check_id, 0.0) + yuan
 
-    def add_metric_fine(self, metric_id: str, yuan: float) -> None:
-        """A missed platform metric with a fine (e.g. Pinduoduo's 1000元 for a day's reply rate)."""
+    def add_metric_fine(self, metric_id: str, yuan: float, *, internal: bool = False) -> None:
+        """A missed metric with a fine: a platform's (Pinduoduo's 1000元 for a day's reply rate) or,
+        with `internal`, a shop's own per-miss charge (Tmall/Taobao reception rules)."""
         if yuan < 0:
             raise ValueError("a fine cannot be negative")
         if not yuan:
             return
-        self.fine_yuan += yuan
+        if internal:
+            self.shop_policy_yuan += yuan
+        else:
+            self.fine_yuan += yuan
         self.by_rule[metric_id] = self.by_rule.get(metric_id, 0.0) + yuan
         self.metric_fines[metric_id] = self.metric_fines.get(metric_id, 0.0) + yuan
 

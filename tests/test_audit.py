@@ -1,0 +1,117 @@
+"""The main job end to end: audit the bundled sample logs, serially and in parallel, and render
+the reports; the HTML of `make demo` is opened in real headless Chromium."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+
+import pytest
+from typer.testing import CliRunner
+
+from kefuguard.audit import AuditOptions, run_audit
+from kefuguard.cli import app
+from kefuguard.rules.model import PLATFORMS
+from kefuguard.sample import sample_dir
+
+from .io.test_html_browser import _chromium, _Dom
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    return run_audit([sample_dir()], AuditOptions(out_dir=tmp_path_factory.mktemp("serial"), workers=1))
+
+
+def test_counts_add_up(serial):
+    imp = serial.imports
+    assert imp.read == imp.accepted + imp.duplicates + imp.rejected
+    assert imp.accepted == serial.messages > 3000
+    assert imp.duplicates == 3 and imp.rejected == 9  # one duplicate and three bad rows per sample file
+
+
+def test_rejects_file_names_file_line_and_reason(serial):
+    with open(serial.imports.rejects_path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    assert len(body) == 9
+    text = " ".join(header).lower()
+    assert "file" in text or "文件" in text
+    for row in body:
+        assert any(cell.isdigit() for cell in row), row  # the line number
+        assert any(name in " ".join(row) for name in ("jsonl", "csv", "xlsx"))
+
+
+def test_every_platform_and_shop_audited(serial):
+    assert {s.platform for s in serial.shops} == set(PLATFORMS)
+    for shop in serial.shops:
+        assert shop.conversations > 0 and shop.metrics, shop.shop
+        assert shop.exposure is not None
+
+
+def test_planted_violations_found(serial):
+    categories = set(serial.findings_by_category)
+    for expected in ("diversion", "abuse", "superlative", "broken_promise", "attitude", "review_invite"):
+        assert expected in categories, expected
+    abuse = [c for c in serial.flagged if c.buyer_abuse]
+    assert abuse and all("买家辱骂" in c.tags for c in abuse)
+
+
+def test_flagged_conversations_carry_masked_highlightable_messages(serial):
+    assert serial.flagged
+    for conv in serial.flagged:
+        assert conv.messages, conv.conversation_id
+        for f in conv.findings:
+            if f.kind == "message" and f.start is not None:
+                text = conv.messages[f.message_index].text
+                assert 0 <= f.start < f.end <= len(text)
+
+
+def test_pdd_reply_rate_fine_and_exposure_are_estimates(serial):
+    assert "估算" in serial.disclaimer
+    pdd = next(s for s in serial.shops if s.platform == "pinduoduo")
+    assert any(m.metric.startswith("pdd.") for m in pdd.metrics)
+
+
+def test_parallel_equals_serial(serial, tmp_path):
+    parallel = run_audit([sample_dir()], AuditOptions(out_dir=tmp_path, workers=2, batch_messages=300))
+    assert parallel.conversations == serial.conversations
+    assert parallel.messages == serial.messages
+    assert parallel.findings_by_category == serial.findings_by_category
+    assert [(a.agent_id, a.mean_score, a.rank) for a in parallel.agents] == [
+        (a.agent_id, a.mean_score, a.rank) for a in serial.agents
+    ]
+    assert [s.model_dump(exclude={"exposure"}) for s in parallel.shops] == [
+        s.model_dump(exclude={"exposure"}) for s in serial.shops
+    ]
+
+
+def test_demo_writes_reports_that_render_in_a_browser(tmp_path):
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    for name in ("report.html", "report.json", "report.xlsx", "findings.csv", "rejects.csv"):
+        assert (tmp_path / name).is_file(), name
+    data = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert data["conversations"] > 0
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is required under CI")
+        pytest.skip("Chromium not installed")
+    proc = subprocess.run(
+        [
+            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom",
+            (tmp_path / "report.html").as_uri(),
+        ],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = _Dom()
+    dom.feed(proc.stdout)
+    assert len(dom.find("rect", "bar", within="chart-histogram")) >= 5
+    assert dom.find("rect", "bar", within="chart-categories")
+    marks = dom.find("mark", "violation")
+    assert marks and all(m["text"].strip() for m in marks)
