@@ -32,6 +32,7 @@ from kefuguard.normalize import (
     length_table,
     sound_alike_spellings,
 )
+from kefuguard.regex_prefilter import prefiltered
 from kefuguard.rules.engine_data import EngineData, load_engine_data, read_keyword_file
 from kefuguard.rules.loader import check_platform, load_packs
 from kefuguard.rules.model import Category, Penalty, Rule, RulePack, Severity, Source
@@ -40,7 +41,6 @@ _KEYWORD, _EXCEPTION, _ANCHOR = 0, 1, 2
 _CLAUSE_END = set("。！？!?；;\n，,~～")
 _REFUSAL_LOOKBACK = 16
 _NUMBER_DETECTORS = frozenset({"phone", "qq", "bank_card", "id_card"})
-_REPEATS = re.compile(r"(\D)\1")
 _LATIN_PAIR = re.compile(r"[a-z]{2}|www")  # a domain needs letters: most messages have none
 _URL_GATE = re.compile(r"[0-9a-zA-Z０-９ａ-ｚＡ-Ｚ\-]\s*[.。．]\s*[a-zA-Zａ-ｚＡ-Ｚ]{2}|www|http", re.IGNORECASE)
 
@@ -125,6 +125,7 @@ class Checker:
                 self._detector_rules[name].append(i)
         self._number_rules = bool(self._detector_rules.keys() & _NUMBER_DETECTORS)
         self._url_rules = "url" in self._detector_rules
+        self._wechat_id_rules = "wechat_id" in self._detector_rules
         self._email_rules = "email" in self._detector_rules
         self._keyword_list = self.tables.keyword_list
         self._numeral_runs = self.tables.numeral_runs
@@ -161,9 +162,7 @@ class Checker:
                         source=(ov and ov.source) or rule.source,
                         suggestion=(ov and ov.suggestion) or rule.suggestion,
                         detectors=frozenset(d.name for d in rule.match.detectors),
-                        patterns=[
-                            (re.compile(p.regex), bool(p.anchors)) for p in rule.match.patterns
-                        ],
+                        patterns=[(prefiltered(p.regex), bool(p.anchors)) for p in rule.match.patterns],
                     )
                 )
         return compiled
@@ -226,8 +225,23 @@ class Checker:
                     payloads[spelling] = list(keyword_payloads)
         self._patterns = list(payloads)
         self._payloads = [tuple(payloads[p]) for p in self._patterns]
+        # a hit matters only if it carries a keyword or an anchor; exception-only hits (第一次,
+        # 最近 …) are consulted later but never make a message leave the fast path
+        self._triggers = [any(kind != _EXCEPTION for kind, _, _ in pl) for pl in self._payloads]
+        self._keyword_rules = [tuple(i for kind, i, _ in pl if kind == _KEYWORD) for pl in self._payloads]
+        self._exception_rules = [tuple(i for kind, i, _ in pl if kind == _EXCEPTION) for pl in self._payloads]
+        self._anchored = [frozenset((i, j) for kind, i, j in pl if kind == _ANCHOR) for pl in self._payloads]
         self._edge_letters = [(_is_ascii_letter(p[0]), _is_ascii_letter(p[-1])) for p in self._patterns]
         self._ac = ahocorasick_rs.AhoCorasick(self._patterns) if self._patterns else None
+        # folding repeated characters can only create a match if the repeated character occurs
+        # in some pattern: 谢谢/哈哈 need no second scan
+        pattern_chars = {ch for p in self._patterns for ch in p if not ch.isdigit()}
+        self._repeat_gate = (
+            re.compile("(" + char_class(pattern_chars) + r")\1") if pattern_chars else re.compile("(?!)")
+        )
+        self._regexes = [
+            [(regex, "hit" in regex.groupindex) for regex, _ in cr.patterns] for cr in self.rules
+        ]
 
     # ---------------------------------------------------------------- check
     def _add_collapsed_hits(self, views: Views, hits: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
@@ -293,11 +307,15 @@ class Checker:
         # messages are clean without building anything
         kw = text.translate(self._keyword_list)
         hits = self._ac.find_matches_as_indexes(kw, overlapping=True) if self._ac is not None else []
-        repeats = _REPEATS.search(kw) is not None
+        triggered = False
+        if hits:
+            triggers = self._triggers
+            triggered = any(triggers[h[0]] for h in hits)
+        repeats = self._repeat_gate.search(kw) is not None
         numbers = self._number_rules and self._numeral_runs.search(kw) is not None
         links = self._url_rules and _LATIN_PAIR.search(kw) is not None
         mails = self._email_rules and ("@" in text or "＠" in text)
-        if not (hits or repeats or numbers or links or mails or self._always_patterns):
+        if not (triggered or repeats or numbers or links or mails or self._always_patterns):
             return _clean_result(text, self.platform, self.pack_labels)
         views = Views(text, self.tables, kw)
         if repeats:
@@ -305,17 +323,19 @@ class Checker:
         spans: dict[int, list[tuple[int, int]]] = {}  # rule -> keyword-view spans
         exceptions: dict[int, list[tuple[int, int]]] = {}
         anchored: set[tuple[int, int]] = set()
-        payloads, edges = self._payloads, self._edge_letters
+        keyword_rules, exception_rules, anchors = self._keyword_rules, self._exception_rules, self._anchored
+        edges = self._edge_letters
         for k, s, e in hits:
-            for kind, i, j in payloads[k]:
-                if kind == _ANCHOR:
-                    anchored.add((i, j))
-                elif kind == _KEYWORD:
-                    if edges[k] == (False, False) or self._edges_ok(views, k, s, e):
-                        spans.setdefault(i, []).append((s, e))
-                else:
+            rules = keyword_rules[k]
+            if rules and (edges[k] == (False, False) or self._edges_ok(views, k, s, e)):
+                for i in rules:
+                    spans.setdefault(i, []).append((s, e))
+            if exception_rules[k]:
+                for i in exception_rules[k]:
                     exceptions.setdefault(i, []).append((s, e))
-        if exceptions:
+            if anchors[k]:
+                anchored.update(anchors[k])
+        if exceptions and spans:
             for i, exc in exceptions.items():
                 if i in spans:
                     kept = [sp for sp in spans[i] if not any(xs <= sp[0] and sp[1] <= xe for xs, xe in exc)]
@@ -323,21 +343,29 @@ class Checker:
                         spans[i] = kept
                     else:
                         del spans[i]
+        regexes = self._regexes
         for i, j in anchored:
-            self._run_pattern(kw, i, j, spans, exceptions)
+            regex, has_hit_group = regexes[i][j]
+            for m in regex.finditer(kw):
+                s, e = m.span("hit") if has_hit_group and m.group("hit") is not None else m.span()
+                if e > s and not any(xs <= s and e <= xe for xs, xe in exceptions.get(i, ())):
+                    spans.setdefault(i, []).append((s, e))
         for i in self._always_patterns:
             for j, (_, has_anchor) in enumerate(self.rules[i].patterns):
                 if not has_anchor:
                     self._run_pattern(kw, i, j, spans, exceptions)
-        detections = self._detect(views, bool(spans), numbers, links, mails)
+        detections = (
+            self._detect(views, bool(spans), numbers, links, mails)
+            if numbers or links or mails or (spans and self._wechat_id_rules)
+            else ()
+        )
         if not spans and not detections:
             return _clean_result(text, self.platform, self.pack_labels)
         return self._result(views, spans, detections)
 
     def _run_pattern(self, kw: str, i: int, j: int, spans, exceptions) -> None:
-        regex = self.rules[i].patterns[j][0]
+        regex, has_hit_group = self._regexes[i][j]
         exc = exceptions.get(i, ())
-        has_hit_group = "hit" in regex.groupindex
         for m in regex.finditer(kw):
             s, e = m.span("hit") if has_hit_group and m.group("hit") is not None else m.span()
             if e > s and not any(xs <= s and e <= xe for xs, xe in exc):
