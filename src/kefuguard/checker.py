@@ -472,6 +472,33 @@ def get_checker(platform: str) -> Checker:
     return checker
 
 
+_CATEGORY_CHECKERS: dict[tuple[str, frozenset[str], int], Checker] = {}
+
+
+def category_checker(base: Checker, categories: frozenset[str]) -> Checker:
+    """A checker with only `base`'s rules of the given categories (same packs and overrides).
+
+    The audit screens buyer messages for abuse; a checker holding just the abuse rules does that
+    at a fraction of the full checker's cost.
+    """
+    key = (base.platform, categories, id(base))
+    checker = _CATEGORY_CHECKERS.get(key)
+    if checker is None:
+        kept = {r.id for p in base.packs for r in p.rules if r.category.value in categories}
+        packs = [
+            p.model_copy(
+                update={
+                    "rules": [r for r in p.rules if r.id in kept],
+                    "overrides": [o for o in p.overrides if o.rule in kept],
+                }
+            )
+            for p in base.packs
+        ]
+        with _CHECKERS_LOCK:
+            checker = _CATEGORY_CHECKERS.setdefault(key, Checker(base.platform, packs=packs))
+    return checker
+
+
 def check(text: str, platform: str) -> CheckResult:
     """Check one message on one platform with the bundled packs."""
     return get_checker(platform).check(text)

@@ -108,8 +108,13 @@ def assemble_records(
     spill_dir: str | os.PathLike[str] | None = None,
     partitions: int = DEFAULT_PARTITIONS,
     stats: ImportStats | None = None,
+    raw: bool = False,
 ) -> Iterator[Conversation]:
-    """`assemble_conversations` for validated records (field values in MESSAGE_FIELDS order)."""
+    """`assemble_conversations` for validated records (field values in MESSAGE_FIELDS order).
+
+    With `raw`, yield `(conversation key, records)` instead of Conversation objects: the parallel
+    audit ships records to worker processes and builds the messages there.
+    """
     groups: dict[Record, list[Record]] = {}
     used = 0
     spill: _Spill | None = None
@@ -133,19 +138,19 @@ def assemble_records(
                         spill.add(held)
         if spill is None:
             for gkey in list(groups):
-                yield _conversation(gkey, groups.pop(gkey), stats)
+                yield _conversation(gkey, groups.pop(gkey), stats, raw)
         else:
-            yield from spill.drain(stats)
+            yield from spill.drain(stats, raw)
     finally:
         groups.clear()
         if spill is not None:
             spill.cleanup()
 
 
-def _conversation(key: Record, records: list[Record], stats: ImportStats | None) -> Conversation:
+def _conversation(key: Record, records: list[Record], stats: ImportStats | None, raw: bool = False):
     records.sort(key=_BY_TIME)
     seen: set[Record] = set()
-    messages: list[Message] = []
+    kept: list[Record] = []
     for record in records:
         dup = _DUP_KEY(record)
         if dup in seen:
@@ -153,10 +158,19 @@ def _conversation(key: Record, records: list[Record], stats: ImportStats | None)
                 stats.count_duplicate(record[_SOURCE])
             continue
         seen.add(dup)
-        messages.append(record_message(record))
+        kept.append(record)
     if stats is not None:
-        stats.count_emitted(len(messages))
-    return Conversation.model_construct(conversation_id=key[0], platform=key[1], shop=key[2], messages=messages)
+        stats.count_emitted(len(kept))
+    if raw:
+        return key, kept
+    return conversation_from_records(key, kept)
+
+
+def conversation_from_records(key: Record, records: list[Record]) -> Conversation:
+    """A Conversation from its key and its sorted, de-duplicated records."""
+    return Conversation.model_construct(
+        conversation_id=key[0], platform=key[1], shop=key[2], messages=[record_message(r) for r in records]
+    )
 
 
 class _Spill:
@@ -194,7 +208,7 @@ class _Spill:
                 buf.clear()
         self.buffered = 0
 
-    def drain(self, stats: ImportStats | None) -> Iterator[Conversation]:
+    def drain(self, stats: ImportStats | None, raw: bool = False) -> Iterator[Conversation]:
         self.flush()
         self.close()
         for path in self.paths:
@@ -208,7 +222,7 @@ class _Spill:
                     for record in _load(path):
                         sub.add(record)
                     os.remove(path)
-                    yield from sub.drain(stats)
+                    yield from sub.drain(stats, raw)
                 finally:
                     sub.close()
                 continue
@@ -222,7 +236,7 @@ class _Spill:
                     group.append(record)
             os.remove(path)
             for key in list(groups):
-                yield _conversation(key, groups.pop(key), stats)
+                yield _conversation(key, groups.pop(key), stats, raw)
 
     def close(self) -> None:
         for fh in self.files:

@@ -921,13 +921,15 @@ def import_logs(
     progress: Callable[[int, int], None] | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     spill_dir: str | os.PathLike[str] | None = None,
+    raw: bool = False,
 ) -> tuple[Iterator[Conversation], ImportStats]:
     """Import files (or folders of them) as conversations, with live statistics.
 
     Headers of every file are checked first, so a missing column fails before any work is done.
     `rejects` is a sink or a CSV path (written by RejectsWriter, closed when the iterator ends).
     `progress(bytes_read, bytes_total)` fires about once per MiB. Conversations come out as the
-    assembler produces them; `stats` is complete once the iterator is exhausted.
+    assembler produces them (as `(key, records)` pairs with `raw`); `stats` is complete once the
+    iterator is exhausted.
     """
     files = _expand(paths)
     stats = ImportStats(on_progress=progress)
@@ -950,7 +952,7 @@ def import_logs(
             )
             yield from assemble_records(
                 records, stats=stats, spill_dir=spill_dir,
-                memory_budget=memory_budget,
+                memory_budget=memory_budget, raw=raw,
             )
             stats.finished = True
             stats.verify()
