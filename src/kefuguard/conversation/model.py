@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kefuguard.rules.model import PLATFORMS
+from kefuguard.rules.model import platform_code
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -54,10 +54,7 @@ class Message(BaseModel):
     @field_validator("platform")
     @classmethod
     def _platform(cls, value: str) -> str:
-        name = value.strip().lower()
-        if name not in PLATFORMS:
-            raise ValueError(f"unknown platform {value!r}; expected one of {', '.join(PLATFORMS)}")
-        return name
+        return platform_code(value)
 
     @field_validator("sent_at", "order_time")
     @classmethod

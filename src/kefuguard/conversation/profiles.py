@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kefuguard.conversation.model import SHANGHAI
-from kefuguard.rules.model import PLATFORMS
+from kefuguard.rules.model import PLATFORMS, platform_code
 
 
 class _Strict(BaseModel):
@@ -166,10 +166,7 @@ class MetricProfile(_Strict):
     @field_validator("platform")
     @classmethod
     def _platform(cls, value: str) -> str:
-        name = value.strip().lower()
-        if name not in PLATFORMS:
-            raise ValueError(f"unknown platform {value!r}; expected one of {', '.join(PLATFORMS)}")
-        return name
+        return platform_code(value)
 
     @field_validator("metrics")
     @classmethod

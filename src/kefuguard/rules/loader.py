@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from kefuguard.rules.model import PLATFORMS, Rule, RulePack
+from kefuguard.rules.model import Rule, RulePack, platform_code
 
 USER_PACKS_ENV = "KEFUGUARD_RULES_DIR"
 
@@ -92,10 +92,7 @@ def load_packs(extra_dirs: Sequence[Path | str] = ()) -> list[RulePack]:
 
 def check_platform(platform: str) -> str:
     """Validate a platform name, with a message listing the valid ones."""
-    name = (platform or "").strip().lower()
-    if name not in PLATFORMS:
-        raise ValueError(f"unknown platform {platform!r}; choose one of: {', '.join(PLATFORMS)}")
-    return name
+    return platform_code(platform)
 
 
 def rules_for(platform: str, packs: Iterable[RulePack]) -> list[tuple[RulePack, Rule]]:

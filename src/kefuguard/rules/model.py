@@ -13,6 +13,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PLATFORMS: tuple[str, ...] = ("douyin", "pinduoduo", "tmall", "taobao", "jd", "kuaishou")
+def platform_code(value: str) -> str:
+    """A platform name as used everywhere (lower-case code), or a ValueError listing the valid ones."""
+    name = (value or "").strip().lower()
+    if name not in PLATFORMS:
+        raise ValueError(f"unknown platform {value!r}; expected one of {', '.join(PLATFORMS)}")
+    return name
+
+
 PLATFORM_NAMES_ZH: dict[str, str] = {
     "douyin": "抖音/抖店",
     "pinduoduo": "拼多多",

@@ -27,23 +27,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kefuguard.io.columns import CANONICAL_FIELDS
 from kefuguard.sample import phrases as ph
 
-COLUMNS: tuple[str, ...] = (
-    "conversation_id",
-    "platform",
-    "shop",
-    "agent_id",
-    "buyer_id",
-    "role",
-    "sent_at",
-    "text",
-    "quick_reply",
-    "auto_reply",
-    "buyer_reported",
-    "order_time",
-    "paid_amount",
-)
+COLUMNS: tuple[str, ...] = CANONICAL_FIELDS
 
 # Labels that mark a message as planted-bad but are not a text rule category.
 TIMING_LABELS: tuple[str, ...] = ("curt", "late_reply", "no_reply", "night_contact", "repeat", "buyer_abuse")
