@@ -1,0 +1,164 @@
+"""The audit summary in the terminal (Rich): what a supervisor reads before opening the HTML."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from kefuguard.conversation.results import AuditReport, ShopSummary
+from kefuguard.io.reports.common import (
+    SEVERITIES,
+    category_zh,
+    day_range,
+    fmt_metric_value,
+    fmt_number,
+    fmt_seconds,
+    fmt_yuan,
+    platform_zh,
+    ranked_agents,
+    severity_zh,
+    status_mark,
+    threshold_text,
+    totals,
+)
+
+RANKING_SIZE = 5
+_SEVERITY_STYLE = {"critical": "bold red", "major": "dark_orange", "minor": "yellow", "info": "cyan"}
+
+
+def print_summary(
+    report: AuditReport, console: Console | None = None, *, ranking_size: int = RANKING_SIZE
+) -> None:
+    """Print totals, per-shop metrics and exposure, agent ranking and findings by category."""
+    console = console or Console()
+    t = totals(report)
+    period = day_range(report)
+    head = Text()
+    head.append(f"{report.title}\n", style="bold")
+    head.append(f"生成时间 {report.generated_at:%Y-%m-%d %H:%M}")
+    if period:
+        head.append(f"  ·  日期 {period}")
+    if report.packs:
+        head.append(f"\n规则包 {'、'.join(report.packs)}", style="dim")
+    console.print(Panel(head, expand=False))
+
+    imp = report.imports
+    overview = Table(title="总览", show_header=False, box=None, padding=(0, 2))
+    overview.add_column(style="bold")
+    overview.add_column(justify="right")
+    overview.add_row("会话数", f"{report.conversations:,}")
+    overview.add_row("消息数", f"{report.messages:,}")
+    overview.add_row(
+        "导入行：读取 / 接收 / 重复 / 拒收",
+        f"{imp.read:,} / {imp.accepted:,} / {imp.duplicates:,} / {imp.rejected:,}",
+    )
+    if imp.rejects_path:
+        overview.add_row("拒收明细", imp.rejects_path)
+    overview.add_row("违规总数", f"{t['findings']:,}")
+    sev = "  ".join(f"{severity_zh(s)} {report.findings_by_severity.get(s, 0)}" for s in SEVERITIES)
+    overview.add_row("按严重程度", sev)
+    overview.add_row("平均得分", f"{t['mean_score']:.1f}")
+    overview.add_row("指标未达标", f"{t['metrics_failed']} / {t['metrics']}")
+    console.print(overview)
+
+    if report.shops:
+        console.print(_shops_table(report.shops))
+    if report.agents:
+        console.print(_agents_table(report, ranking_size))
+    if report.findings_by_category:
+        cats = Table(title="违规类别分布")
+        cats.add_column("类别")
+        cats.add_column("次数", justify="right")
+        cats.add_column("占比", justify="right")
+        total = sum(report.findings_by_category.values()) or 1
+        for code, n in sorted(report.findings_by_category.items(), key=lambda kv: -kv[1]):
+            cats.add_row(category_zh(code), str(n), f"{n / total:.0%}")
+        console.print(cats)
+    console.print(Text(f"注：{report.disclaimer}", style="italic dim"))
+
+
+def _shops_table(shops: list[ShopSummary]) -> Table:
+    table = Table(title="店铺指标与预估处罚", show_lines=True)
+    table.add_column("店铺")
+    table.add_column("平台")
+    table.add_column("会话", justify="right")
+    table.add_column("违规", justify="right")
+    table.add_column("平均分", justify="right")
+    table.add_column("指标（实际 / 要求）")
+    table.add_column("预估罚款/赔付（元）", justify="right")
+    table.add_column("保证金风险（元）", justify="right")
+    table.add_column("扣分", justify="right")
+    for shop in shops:
+        lines = Text()
+        for i, m in enumerate(shop.metrics):
+            if i:
+                lines.append("\n")
+            style = {True: "green", False: "bold red", None: "dim"}[m.passed]
+            lines.append(f"{status_mark(m.passed)} ", style=style)
+            lines.append(f"{m.title} {fmt_metric_value(m, m.value)}")
+            if m.threshold is not None:
+                lines.append(f"（要求 {threshold_text(m)}）", style="dim")
+            if m.fine_yuan:
+                lines.append(f" 罚 {fmt_yuan(m.fine_yuan)} 元", style="red")
+        e = shop.exposure
+        money = (e.fine_yuan + e.buyer_compensation_yuan) if e else 0.0
+        table.add_row(
+            shop.shop,
+            platform_zh(shop.platform),
+            f"{shop.conversations:,}",
+            f"{shop.findings:,}",
+            f"{shop.mean_score:.1f}",
+            lines if shop.metrics else Text("—", style="dim"),
+            fmt_yuan(money),
+            fmt_yuan(e.deposit_at_risk_yuan) if e else "0",
+            fmt_number(e.points) if e else "0",
+        )
+    return table
+
+
+def _agents_table(report: AuditReport, size: int) -> Table:
+    ranked = ranked_agents(report)
+    if len(ranked) > 2 * size:
+        shown = [*ranked[:size], None, *ranked[-size:]]
+        title = f"客服排名（前 {size} 名与后 {size} 名，共 {len(ranked)} 人）"
+    else:
+        shown = list(ranked)
+        title = f"客服排名（共 {len(ranked)} 人）"
+    table = Table(title=title)
+    for name, justify in (
+        ("名次", "right"),
+        ("客服", "left"),
+        ("店铺", "left"),
+        ("平台", "left"),
+        ("会话", "right"),
+        ("违规", "right"),
+        ("严重", "right"),
+        ("平均分", "right"),
+        ("最低分", "right"),
+        ("平均首响", "right"),
+    ):
+        table.add_column(name, justify=justify)
+    for a in shown:
+        if a is None:
+            table.add_row("…", *[""] * 9)
+            continue
+        rank = a.rank or (ranked.index(a) + 1)
+        style = "red" if a.mean_score < 80 else None
+        table.add_row(
+            str(rank),
+            a.agent_id,
+            a.shop,
+            platform_zh(a.platform),
+            str(a.conversations),
+            str(a.findings),
+            Text(str(a.findings_by_severity.get("critical", 0)), style=_SEVERITY_STYLE["critical"])
+            if a.findings_by_severity.get("critical")
+            else "0",
+            f"{a.mean_score:.1f}",
+            f"{a.min_score:.1f}",
+            fmt_seconds(a.mean_first_response_seconds),
+            style=style,
+        )
+    return table
