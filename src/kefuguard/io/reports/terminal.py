@@ -65,6 +65,8 @@ def print_summary(
 
     if report.shops:
         console.print(_shops_table(report.shops))
+        if any(shop.metrics for shop in report.shops):
+            console.print(_metrics_table(report.shops))
     if report.agents:
         console.print(_agents_table(report, ranking_size))
     if report.findings_by_category:
@@ -80,28 +82,14 @@ def print_summary(
 
 
 def _shops_table(shops: list[ShopSummary]) -> Table:
-    table = Table(title="店铺指标与预估处罚", show_lines=True)
-    table.add_column("店铺")
-    table.add_column("平台")
-    table.add_column("会话", justify="right")
-    table.add_column("违规", justify="right")
-    table.add_column("平均分", justify="right")
-    table.add_column("指标（实际 / 要求）")
-    table.add_column("预估罚款/赔付（元）", justify="right")
-    table.add_column("保证金风险（元）", justify="right")
-    table.add_column("扣分", justify="right")
+    """One row per shop: volume, score and the estimated exposure (metrics get their own table,
+    so both stay readable in an 80-column terminal)."""
+    table = Table(title="店铺得分与预估处罚")
+    for name, justify in (("店铺", "left"), ("平台", "left"), ("会话", "right"), ("违规", "right"),
+                          ("平均分", "right"), ("罚款赔付¥", "right"), ("店规罚款¥", "right"),
+                          ("保证金¥", "right"), ("扣分", "right")):
+        table.add_column(name, justify=justify)
     for shop in shops:
-        lines = Text()
-        for i, m in enumerate(shop.metrics):
-            if i:
-                lines.append("\n")
-            style = {True: "green", False: "bold red", None: "dim"}[m.passed]
-            lines.append(f"{status_mark(m.passed)} ", style=style)
-            lines.append(f"{m.title} {fmt_metric_value(m, m.value)}")
-            if m.threshold is not None:
-                lines.append(f"（要求 {threshold_text(m)}）", style="dim")
-            if m.fine_yuan:
-                lines.append(f" 罚 {fmt_yuan(m.fine_yuan)} 元", style="red")
         e = shop.exposure
         money = (e.fine_yuan + e.buyer_compensation_yuan) if e else 0.0
         table.add_row(
@@ -110,11 +98,31 @@ def _shops_table(shops: list[ShopSummary]) -> Table:
             f"{shop.conversations:,}",
             f"{shop.findings:,}",
             f"{shop.mean_score:.1f}",
-            lines if shop.metrics else Text("—", style="dim"),
             fmt_yuan(money),
+            fmt_yuan(e.shop_policy_yuan) if e else "0",
             fmt_yuan(e.deposit_at_risk_yuan) if e else "0",
             fmt_number(e.points) if e else "0",
         )
+    return table
+
+
+def _metrics_table(shops: list[ShopSummary]) -> Table:
+    """Every platform metric of every shop against its threshold (whole period)."""
+    table = Table(title="平台指标（实际 / 要求）")
+    for name, justify in (("店铺", "left"), ("指标", "left"), ("实际", "right"), ("要求", "right"),
+                          ("结果", "center"), ("罚款(元)", "right")):
+        table.add_column(name, justify=justify)
+    for shop in shops:
+        for m in shop.metrics:
+            style = {True: "green", False: "bold red", None: "dim"}[m.passed]
+            table.add_row(
+                shop.shop,
+                m.title,
+                fmt_metric_value(m, m.value),
+                threshold_text(m) if m.threshold is not None else "—",
+                Text(status_mark(m.passed), style=style),
+                fmt_yuan(m.fine_yuan) if m.fine_yuan else "",
+            )
     return table
 
 
