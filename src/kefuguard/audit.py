@@ -74,6 +74,9 @@ class PartialAudit:
     finding_rows: list[tuple] = field(default_factory=list)
     conversations: int = 0
     messages: int = 0
+    # per shop, the score a conversation must beat (be below) to be worth keeping: the parent's
+    # current cut-off, so workers do not ship conversations that cannot make the final list
+    thresholds: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def add(self, conv: Conversation, result: ConversationResult, mask: bool) -> None:
         shop_key = (result.shop, result.platform)
@@ -106,6 +109,9 @@ class PartialAudit:
             self._keep_if_worst(shop_key, conv, result)
 
     def _keep_if_worst(self, shop_key: tuple[str, str], conv: Conversation, result: ConversationResult) -> None:
+        limit = self.thresholds.get(shop_key)
+        if limit is not None and result.score >= limit:
+            return
         heap = self.worst.setdefault(shop_key, [])
         # max-heap on score via negation: the root is the best-scoring kept conversation
         item = (-result.score, result.conversation_id, result)
@@ -115,6 +121,10 @@ class PartialAudit:
         elif item > heap[0]:
             result.messages = list(conv.messages)
             heapq.heapreplace(heap, item)
+
+    def cutoffs(self) -> dict[tuple[str, str], float]:
+        """Per shop with a full list, the best score kept: only worse conversations can enter."""
+        return {key: -heap[0][0] for key, heap in self.worst.items() if len(heap) >= self.flagged_per_shop}
 
     def merge(self, other: PartialAudit) -> None:
         self.metrics.merge(other.metrics)
@@ -159,13 +169,17 @@ def _init_worker(config: AuditConfig, profiles: dict[str, MetricProfile]) -> Non
     gc.disable()
 
 
-def audit_records_batch(batch: list[tuple], flagged_per_shop: int) -> PartialAudit:
+def audit_records_batch(
+    batch: list[tuple], flagged_per_shop: int, thresholds: dict[tuple[str, str], float] | None = None
+) -> PartialAudit:
     """Worker entry point: build the conversations from raw importer records, audit them.
 
     Records (plain tuples) cross the process boundary instead of pydantic messages, which pickle
     several times slower; the parent never builds message objects at all.
     """
-    partial = audit_batch([conversation_from_records(k, r) for k, r in batch], flagged_per_shop=flagged_per_shop)
+    partial = audit_batch(
+        [conversation_from_records(k, r) for k, r in batch], flagged_per_shop=flagged_per_shop, thresholds=thresholds
+    )
     gc.collect(1)  # only this batch's objects: older ones are frozen or in the oldest generation
     return partial
 
@@ -175,11 +189,14 @@ def audit_batch(
     config: AuditConfig | None = None,
     profiles: Mapping[str, MetricProfile] | None = None,
     flagged_per_shop: int = 20,
+    thresholds: dict[tuple[str, str], float] | None = None,
 ) -> PartialAudit:
     """Audit a batch of conversations (runs in a worker process or inline)."""
     config = config or _WORKER_CONFIG or AuditConfig()
     profiles = dict(profiles or _WORKER_PROFILES or DEFAULT_PROFILES)
-    partial = PartialAudit(metrics=MetricsAggregator(profiles), flagged_per_shop=flagged_per_shop)
+    partial = PartialAudit(
+        metrics=MetricsAggregator(profiles), flagged_per_shop=flagged_per_shop, thresholds=dict(thresholds or {})
+    )
     for conv in conversations:
         partial.metrics.add(conv)
         result = audit_conversation(conv, get_checker(conv.platform), config)
@@ -314,16 +331,16 @@ def _audit_into(paths, options: AuditOptions, progress, rejects_path: Path, pool
         else:
             executor, workers = pool
             batches = _batches(conversations, options.batch_messages, size_of=lambda kr: len(kr[1]))
-            _run_parallel(executor, batches, workers, options, absorb)
+            _run_parallel(executor, batches, workers, options, absorb, total.cutoffs)
     return _report(total, stats, kept_rows, rejects_path, options)
 
 
 def _run_parallel(pool: ProcessPoolExecutor, batches: Iterator[list], workers: int, options: AuditOptions,
-                  absorb) -> None:
+                  absorb, cutoffs) -> None:
     """Keep at most 2×workers batches in flight, so memory stays bounded on any input size."""
     pending: set[Future] = set()
     for batch in batches:
-        pending.add(pool.submit(audit_records_batch, batch, options.flagged_per_shop))
+        pending.add(pool.submit(audit_records_batch, batch, options.flagged_per_shop, cutoffs()))
         if len(pending) >= 2 * workers:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
