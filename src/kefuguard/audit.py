@@ -91,8 +91,13 @@ class PartialAudit:
         if exp is None:
             exp = self.exposure[shop_key] = ExposureAccumulator(result.shop, result.platform)
         exp.add(result)
-        counter = self.shops.setdefault(shop_key, ShopCounter())
-        counter.merge(ShopCounter(1, result.message_count, len(result.findings), result.score))
+        counter = self.shops.get(shop_key)
+        if counter is None:
+            counter = self.shops[shop_key] = ShopCounter()
+        counter.conversations += 1
+        counter.messages += result.message_count
+        counter.findings += len(result.findings)
+        counter.score_sum += result.score
         for f in result.findings:
             self.by_category[f.category] += 1
             self.by_severity[f.severity.value] += 1
