@@ -32,12 +32,12 @@ from kefuguard.normalize import (
     length_table,
     sound_alike_spellings,
 )
-from kefuguard.regex_prefilter import prefiltered
+from kefuguard.regex_prefilter import prefiltered, required_prefixes
 from kefuguard.rules.engine_data import EngineData, load_engine_data, read_keyword_file
 from kefuguard.rules.loader import check_platform, load_packs
 from kefuguard.rules.model import Category, Penalty, Rule, RulePack, Severity, Source
 
-_KEYWORD, _EXCEPTION, _ANCHOR = 0, 1, 2
+_KEYWORD, _EXCEPTION, _ANCHOR, _PREFIX = 0, 1, 2, 3
 _CLAUSE_END = set("。！？!?；;\n，,~～")
 _REFUSAL_LOOKBACK = 16
 _NUMBER_DETECTORS = frozenset({"phone", "qq", "bank_card", "id_card"})
@@ -191,6 +191,7 @@ class Checker:
         }
         own = self._own_names()
         payloads: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        self._needs_prefix: set[tuple[int, int]] = set()
         for i, cr in enumerate(self.rules):
             words = list(cr.rule.match.keywords)
             for fname in cr.rule.match.keyword_files:
@@ -214,6 +215,13 @@ class Checker:
                     norm = self._norm(anchor)
                     if norm:
                         payloads[norm].append((_ANCHOR, i, j))
+                # the two-character prefixes every match must start with, derived from the regex:
+                # the regex runs only where both a hand-written anchor and one of these occur
+                prefixes = required_prefixes(pat.regex) if pat.anchors else None
+                if prefixes:
+                    self._needs_prefix.add((i, j))
+                    for prefix in prefixes:
+                        payloads[prefix].append((_PREFIX, i, j))
         # sound-alike spellings of curated terms (威信 → 微信) match exactly like the term itself
         exceptions = {self._norm(x) for x in self.data.phonetic_exceptions}
         for term in (self._norm(t) for t in self.data.phonetic_terms):
@@ -227,10 +235,11 @@ class Checker:
         self._payloads = [tuple(payloads[p]) for p in self._patterns]
         # a hit matters only if it carries a keyword or an anchor; exception-only hits (第一次,
         # 最近 …) are consulted later but never make a message leave the fast path
-        self._triggers = [any(kind != _EXCEPTION for kind, _, _ in pl) for pl in self._payloads]
+        self._triggers = [any(kind == _KEYWORD for kind, _, _ in pl) for pl in self._payloads]
         self._keyword_rules = [tuple(i for kind, i, _ in pl if kind == _KEYWORD) for pl in self._payloads]
         self._exception_rules = [tuple(i for kind, i, _ in pl if kind == _EXCEPTION) for pl in self._payloads]
         self._anchored = [frozenset((i, j) for kind, i, j in pl if kind == _ANCHOR) for pl in self._payloads]
+        self._prefixed = [frozenset((i, j) for kind, i, j in pl if kind == _PREFIX) for pl in self._payloads]
         self._edge_letters = [(_is_ascii_letter(p[0]), _is_ascii_letter(p[-1])) for p in self._patterns]
         self._ac = ahocorasick_rs.AhoCorasick(self._patterns) if self._patterns else None
         # folding repeated characters can only create a match if the repeated character occurs
@@ -278,6 +287,11 @@ class Checker:
         clause = text[i:o_start].translate(self.tables.keyword)
         return any(n in clause for n in self._negations)
 
+    def _has_contact_number(self, kw: str) -> bool:
+        """Whether any digit run of the message is a contact/PII number a rule here looks for."""
+        kinds = self._detector_rules
+        return any(det.kind in kinds for det in find_numbers(kw.translate(self.tables.digits), self._ctx))
+
     def _detect(
         self, views: Views, any_hit: bool, numbers: bool, links: bool, mails: bool
     ) -> list[tuple[int, Detection]]:
@@ -287,7 +301,7 @@ class Checker:
         if numbers:
             for det in find_numbers(views.digits, self._ctx):
                 out.extend((i, det) for i in dr.get(det.kind, ()))
-        if links and _URL_GATE.search(views.text):
+        if links:
             for i in dr["url"]:
                 extra = tuple(d for ref in self.rules[i].rule.match.detectors for d in ref.allow_domains)
                 out.extend((i, det) for det in find_urls(views.link, self._own_domains + extra))
@@ -308,22 +322,38 @@ class Checker:
         kw = text.translate(self._keyword_list)
         hits = self._ac.find_matches_as_indexes(kw, overlapping=True) if self._ac is not None else []
         triggered = False
+        runnable: set[tuple[int, int]] = set()
         if hits:
-            triggers = self._triggers
-            triggered = any(triggers[h[0]] for h in hits)
+            triggers, anchors, prefixed = self._triggers, self._anchored, self._prefixed
+            anchored: set[tuple[int, int]] = set()
+            found_prefixes: set[tuple[int, int]] = set()
+            for k, _, _ in hits:
+                if triggers[k]:
+                    triggered = True
+                if anchors[k]:
+                    anchored |= anchors[k]
+                if prefixed[k]:
+                    found_prefixes |= prefixed[k]
+            if anchored:
+                needs = self._needs_prefix
+                runnable = {ij for ij in anchored if ij not in needs or ij in found_prefixes}
+                triggered = triggered or bool(runnable)
         repeats = self._repeat_gate.search(kw) is not None
         numbers = self._number_rules and self._numeral_runs.search(kw) is not None
-        links = self._url_rules and _LATIN_PAIR.search(kw) is not None
+        links = self._url_rules and _LATIN_PAIR.search(kw) is not None and _URL_GATE.search(text) is not None
         mails = self._email_rules and ("@" in text or "＠" in text)
-        if not (triggered or repeats or numbers or links or mails or self._always_patterns):
+        # order numbers, prices and dates are the usual digit runs: validate them before building
+        # anything else
+        if not (triggered or repeats or links or mails or self._always_patterns) and (
+            not numbers or not self._has_contact_number(kw)
+        ):
             return _clean_result(text, self.platform, self.pack_labels)
         views = Views(text, self.tables, kw)
         if repeats:
             hits = self._add_collapsed_hits(views, hits)
         spans: dict[int, list[tuple[int, int]]] = {}  # rule -> keyword-view spans
         exceptions: dict[int, list[tuple[int, int]]] = {}
-        anchored: set[tuple[int, int]] = set()
-        keyword_rules, exception_rules, anchors = self._keyword_rules, self._exception_rules, self._anchored
+        keyword_rules, exception_rules = self._keyword_rules, self._exception_rules
         edges = self._edge_letters
         for k, s, e in hits:
             rules = keyword_rules[k]
@@ -333,8 +363,6 @@ class Checker:
             if exception_rules[k]:
                 for i in exception_rules[k]:
                     exceptions.setdefault(i, []).append((s, e))
-            if anchors[k]:
-                anchored.update(anchors[k])
         if exceptions and spans:
             for i, exc in exceptions.items():
                 if i in spans:
@@ -344,7 +372,7 @@ class Checker:
                     else:
                         del spans[i]
         regexes = self._regexes
-        for i, j in anchored:
+        for i, j in runnable:
             regex, has_hit_group = regexes[i][j]
             for m in regex.finditer(kw):
                 s, e = m.span("hit") if has_hit_group and m.group("hit") is not None else m.span()

@@ -27,7 +27,9 @@ def _charset(items) -> set[str] | None:
             out.add(chr(av))
         elif op is C.RANGE and av[1] - av[0] < _MAX_SET:
             out.update(chr(c) for c in range(av[0], av[1] + 1))
-        else:  # NEGATE, CATEGORY (\d, \w …), huge ranges: give up
+        elif op is C.CATEGORY and av is C.CATEGORY_DIGIT:
+            out.update("0123456789")  # the keyword view has ASCII digits only (NFKC)
+        else:  # NEGATE, other categories (\w, \s …), huge ranges: give up
             return None
     return out
 
@@ -66,6 +68,73 @@ def first_chars(seq) -> set[str] | None:
             return None if rest is None else head | rest
         return None  # ANY, NOT_LITERAL, GROUPREF, …
     return None
+
+
+_MAX_PREFIXES = 200
+
+
+def _extend(current: set[str], items, n: int) -> set[str] | None:
+    """Grow each unfinished prefix in `current` through the parsed sequence `items`."""
+    for op, av in items:
+        if all(len(p) >= n for p in current):
+            return current
+        if op in _ZERO_WIDTH:
+            continue
+        if op is C.LITERAL or op is C.IN:
+            chars = {chr(av)} if op is C.LITERAL else _charset(av)
+            if not chars or len(chars) > 64:
+                return None
+            current = {p if len(p) >= n else p + c for p in current for c in chars}
+        elif op is C.SUBPATTERN:
+            if av[1] or av[2]:
+                return None
+            sub = _extend(current, av[3], n)
+            if sub is None:
+                return None
+            current = sub
+        elif op is C.BRANCH:
+            out: set[str] = set()
+            for branch in av[1]:
+                sub = _extend(current, branch, n)
+                if sub is None:
+                    return None
+                out |= sub
+            current = out
+        elif op in _REPEATS:
+            low, high, body = av
+            once = _extend(current, body, n)
+            if once is None:
+                return None
+            if low == 0 and high == 1:
+                current = current | once
+            elif low >= 1 and all(len(p) >= n for p in once):
+                current = once
+            else:
+                return None
+        else:
+            return None
+        if len(current) > _MAX_PREFIXES:
+            return None
+    return current
+
+
+def required_prefixes(pattern: str, n: int = 2) -> set[str] | None:
+    """Every string of `n` characters a match of `pattern` can start with, or None if that set
+    is unknown, too large, or some match is shorter than `n`.
+
+    Such prefixes are exact anchors: the regex cannot match where none of them occurs, so they
+    can replace broader hand-written anchors (加 → 加我, 加个, 加q …) without changing results.
+    """
+    try:
+        parsed = P.parse(pattern)
+    except re.error:
+        return None
+    if pattern.startswith("(?") and re.match(r"\(\?[aiLmsux]+\)", pattern):
+        return None
+    found = _extend({""}, parsed.data, n)
+    if not found or any(len(p) < n for p in found):
+        return None
+    return found
 
 
 def prefiltered(pattern: str) -> re.Pattern[str]:
