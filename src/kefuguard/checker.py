@@ -129,6 +129,15 @@ class Checker:
         self._email_rules = "email" in self._detector_rules
         self._keyword_list = self.tables.keyword_list
         self._numeral_runs = self.tables.numeral_runs
+        # one search that says whether any of the cheap gates below can fire: most messages
+        # leave the fast path after this single call
+        gates = [self._repeat_gate.pattern]
+        if self._detector_rules.keys() & _NUMBER_DETECTORS:
+            gates.append(self.tables.numeral_runs.pattern)
+        if "url" in self._detector_rules:
+            gates.append(_LATIN_PAIR.pattern)
+        self._any_gate = re.compile("|".join(f"(?:{g})" for g in gates))
+
         self._always_patterns = [i for i, cr in enumerate(self.rules) if any(not a for _, a in cr.patterns)]
 
     # ---------------------------------------------------------------- compile
@@ -338,10 +347,12 @@ class Checker:
                 needs = self._needs_prefix
                 runnable = {ij for ij in anchored if ij not in needs or ij in found_prefixes}
                 triggered = triggered or bool(runnable)
+        mails = self._email_rules and ("@" in text or "＠" in text)
+        if not (triggered or mails or self._always_patterns or self._any_gate.search(kw)):
+            return _clean_result(text, self.platform, self.pack_labels)
         repeats = self._repeat_gate.search(kw) is not None
         numbers = self._number_rules and self._numeral_runs.search(kw) is not None
         links = self._url_rules and _LATIN_PAIR.search(kw) is not None and _URL_GATE.search(text) is not None
-        mails = self._email_rules and ("@" in text or "＠" in text)
         # order numbers, prices and dates are the usual digit runs: validate them before building
         # anything else
         if not (triggered or repeats or links or mails or self._always_patterns) and (
@@ -452,6 +463,9 @@ class Checker:
         raise KeyError(rule_id)
 
 
+_SET_DICT = object.__setattr__
+
+
 def _fast_model(cls, **values):
     """Build a pydantic model from values the checker already validated, skipping validation.
 
@@ -459,15 +473,24 @@ def _fast_model(cls, **values):
     are built on the hot path of every message.
     """
     obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    _SET_DICT(obj, "__dict__", values)
+    _SET_DICT(obj, "__pydantic_fields_set__", set(values))
+    _SET_DICT(obj, "__pydantic_extra__", None)
+    _SET_DICT(obj, "__pydantic_private__", None)
     return obj
 
 
+_CLEAN_FIELDS = frozenset(CheckResult.model_fields)
+
+
 def _clean_result(text: str, platform: str, packs: list[str]) -> CheckResult:
-    return _fast_model(CheckResult, text=text, platform=platform, findings=[], packs=packs)
+    """The no-findings result, built for the hot path (shared, immutable fields-set)."""
+    obj = CheckResult.__new__(CheckResult)
+    _SET_DICT(obj, "__dict__", {"text": text, "platform": platform, "findings": [], "packs": packs})
+    _SET_DICT(obj, "__pydantic_fields_set__", _CLEAN_FIELDS)
+    _SET_DICT(obj, "__pydantic_extra__", None)
+    _SET_DICT(obj, "__pydantic_private__", None)
+    return obj
 
 
 def _merge(items: list[tuple[int, int, str | None]]) -> list[tuple[int, int, str | None]]:
