@@ -58,6 +58,7 @@ def shared_tables() -> Tables:
         digits,
         keyword_list=as_list_table(keyword),
         keyword_lengths=length_table(keyword),
+        digits_list=as_list_table(digits),
         # number detectors only look at runs of 5+ digits/numerals
         numeral_runs=re.compile(char_class(numeral_chars) + "{5,}"),
     )
@@ -251,9 +252,10 @@ class Checker:
         self._prefixed = [frozenset((i, j) for kind, i, j in pl if kind == _PREFIX) for pl in self._payloads]
         self._edge_letters = [(_is_ascii_letter(p[0]), _is_ascii_letter(p[-1])) for p in self._patterns]
         self._ac = ahocorasick_rs.AhoCorasick(self._patterns) if self._patterns else None
-        # folding repeated characters can only create a match if the repeated character occurs
-        # in some pattern: 谢谢/哈哈 need no second scan
-        pattern_chars = {ch for p in self._patterns for ch in p if not ch.isdigit()}
+        # folding repeated characters can only create a new match if the repeated character
+        # stands inside a pattern of three or more characters (付 in 支付宝): a repeat at a
+        # pattern's edge is found by the plain scan, so 谢谢/哈哈/亲亲 need no second scan
+        pattern_chars = {ch for p in self._patterns if len(p) >= 3 for ch in p[1:-1] if not ch.isdigit()}
         self._repeat_gate = (
             re.compile("(" + char_class(pattern_chars) + r")\1") if pattern_chars else re.compile("(?!)")
         )
@@ -296,10 +298,22 @@ class Checker:
         clause = text[i:o_start].translate(self.tables.keyword)
         return any(n in clause for n in self._negations)
 
+    def _all_excepted(self, keyword_hits: list[tuple[int, int, int]], hits: list[tuple[int, int, int]]) -> bool:
+        """Whether every keyword hit lies inside an exception phrase of each of its rules."""
+        exception_rules = self._exception_rules
+        spans = [(s, e, exception_rules[k]) for k, s, e in hits if exception_rules[k]]
+        if not spans:
+            return False
+        for k, s, e in keyword_hits:
+            for rule in self._keyword_rules[k]:
+                if not any(xs <= s and e <= xe and rule in rules for xs, xe, rules in spans):
+                    return False
+        return True
+
     def _has_contact_number(self, kw: str) -> bool:
         """Whether any digit run of the message is a contact/PII number a rule here looks for."""
         kinds = self._detector_rules
-        return any(det.kind in kinds for det in find_numbers(kw.translate(self.tables.digits), self._ctx))
+        return any(det.kind in kinds for det in find_numbers(kw.translate(self.tables.digits_list), self._ctx))
 
     def _detect(
         self, views: Views, any_hit: bool, numbers: bool, links: bool, mails: bool
@@ -336,13 +350,17 @@ class Checker:
             triggers, anchors, prefixed = self._triggers, self._anchored, self._prefixed
             anchored: set[tuple[int, int]] = set()
             found_prefixes: set[tuple[int, int]] = set()
-            for k, _, _ in hits:
+            keyword_hits = []
+            for hit in hits:
+                k = hit[0]
                 if triggers[k]:
-                    triggered = True
+                    keyword_hits.append(hit)
                 if anchors[k]:
                     anchored |= anchors[k]
                 if prefixed[k]:
                     found_prefixes |= prefixed[k]
+            # a keyword inside one of its rule's exceptions (唯一 in 唯一的区别) does not count
+            triggered = bool(keyword_hits) and not self._all_excepted(keyword_hits, hits)
             if anchored:
                 needs = self._needs_prefix
                 runnable = {ij for ij in anchored if ij not in needs or ij in found_prefixes}

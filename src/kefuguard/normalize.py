@@ -155,6 +155,7 @@ class Tables:
     digits: dict[int, str]
     keyword_list: list[str | None] = field(repr=False, default_factory=list)
     keyword_lengths: bytes = field(repr=False, default=b"")
+    digits_list: list[str | None] = field(repr=False, default_factory=list)
     numeral_runs: re.Pattern[str] = field(repr=False, default=re.compile("(?!)"))
 
     def keyword_view(self, text: str) -> str:
@@ -187,7 +188,7 @@ class Views:
 
     @cached_property
     def digits(self) -> str:
-        return self.keyword.translate(self.tables.digits)
+        return self.keyword.translate(self.tables.digits_list)
 
     @cached_property
     def link(self) -> str:
