@@ -62,11 +62,25 @@ def _classify(run: str, before: str, glued: str, ctx: DetectorContext) -> str | 
     return None
 
 
+def _plausible_length(run: str) -> bool:
+    """Could a run this long be any kind of number we detect? A cheap filter before context."""
+    n = len(run.rstrip("x"))
+    if n <= 11 or 16 <= n <= 19:
+        return True  # QQ, mobile, landline, hotline; bank card; ID card (18)
+    if n == 12:
+        return run.startswith("0")  # landline with a four-digit area code
+    if n == 13:
+        return run.startswith("86")  # mobile with the country code
+    return False
+
+
 def find_numbers(digit_view: str, ctx: DetectorContext) -> list[Detection]:
     """Contact/PII numbers in the digit view (same coordinates as the keyword view)."""
     found: list[Detection] = []
     for m in _RUNS.finditer(digit_view):
         start, end = m.span()
+        if not _plausible_length(m.group()):
+            continue  # order numbers (20+ digits), dates run together (202405011430) …
         if start > 0 and digit_view[start - 1].isdigit():
             continue
         before = ctx.before(digit_view, start)
