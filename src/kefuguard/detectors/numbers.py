@@ -26,12 +26,17 @@ _LETTER = re.compile(r"[a-z]")
 
 @lru_cache(maxsize=4096)
 def is_phone_number(digits: str) -> bool:
-    """A valid mainland mobile or fixed-line number, by Google's libphonenumber metadata."""
-    try:
-        parsed = phonenumbers.parse(digits, "CN")
-    except phonenumbers.NumberParseException:
+    """A valid mainland mobile or fixed-line number, by Google's libphonenumber metadata.
+
+    The number is built directly (country code 86, trunk 0 dropped) rather than parsed from
+    text: the digits are already clean, and parsing costs four times as much.
+    """
+    national = digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+    national = national[1:] if national.startswith("0") else national
+    if not national.isdigit():
         return False
-    return phonenumbers.is_valid_number(parsed)
+    number = phonenumbers.PhoneNumber(country_code=86, national_number=int(national))
+    return phonenumbers.is_valid_number(number)
 
 
 def _glued_letters(view: str, start: int) -> str:
