@@ -119,7 +119,8 @@ class Checker:
         self._own_domains = tuple(self.data.platform_domains.get(self.platform, ()))
         wechat_prefixes = [self._norm(a) for a in ("微信", *self.data.aliases.get("微信", ()))]
         self._wechat_re = wechat_prefix_pattern([p for p in wechat_prefixes if p])
-        self._negations = tuple(self._norm(n) for n in self.data.negations)
+        negations = sorted({self._norm(n) for n in self.data.negations if self._norm(n)}, key=len, reverse=True)
+        self._negation_re = re.compile("|".join(re.escape(n) for n in negations)) if negations else None
         self._detector_rules: dict[str, list[int]] = defaultdict(list)
         for i, cr in enumerate(self.rules):
             for name in cr.detectors:
@@ -295,8 +296,10 @@ class Checker:
         lo = max(0, o_start - _REFUSAL_LOOKBACK)
         while i > lo and text[i - 1] not in _CLAUSE_END:
             i -= 1
-        clause = text[i:o_start].translate(self.tables.keyword)
-        return any(n in clause for n in self._negations)
+        if self._negation_re is None:
+            return False
+        clause = text[i:o_start].translate(self._keyword_list)
+        return self._negation_re.search(clause) is not None
 
     def _all_excepted(self, keyword_hits: list[tuple[int, int, int]], hits: list[tuple[int, int, int]]) -> bool:
         """Whether every keyword hit lies inside an exception phrase of each of its rules."""
