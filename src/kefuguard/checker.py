@@ -29,7 +29,6 @@ from kefuguard.normalize import (
     build_digit_table,
     build_tables,
     char_class,
-    keep_mask_table,
     length_table,
     sound_alike_spellings,
 )
@@ -52,15 +51,13 @@ def shared_tables() -> Tables:
     data = load_engine_data()
     keyword, link = build_tables()
     digits = build_digit_table(data.numerals)
-    lengths = length_table(keyword)
     numeral_chars = {chr(c) for c in digits} | set("0123456789")
     return Tables(
         keyword,
         link,
         digits,
         keyword_list=as_list_table(keyword),
-        keyword_lengths=lengths,
-        keep_mask=keep_mask_table(lengths),
+        keyword_lengths=length_table(keyword),
         digits_list=as_list_table(digits),
         # number detectors only look at runs of 5+ digits/numerals
         numeral_runs=re.compile(char_class(numeral_chars) + "{5,}"),

@@ -21,7 +21,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from itertools import compress
 
 import opencc
 from pypinyin.pinyin_dict import pinyin_dict
@@ -133,12 +132,6 @@ def length_table(table: dict[int, str]) -> bytes:
     return bytes(lengths)
 
 
-def keep_mask_table(lengths: bytes) -> list[str]:
-    """Per code point: '\x00' deleted, '\x01' one view character, '\x02' several (see offsets)."""
-    marks = ("\x00", "\x01", "\x02")
-    return [marks[min(lengths[cp], 2)] for cp in range(_TABLE_SIZE)]
-
-
 def char_class(chars: set[str]) -> str:
     """A regex character class matching exactly `chars` (ranges merged)."""
     cps = sorted(ord(c) for c in chars)
@@ -163,7 +156,6 @@ class Tables:
     keyword_list: list[str | None] = field(repr=False, default_factory=list)
     keyword_lengths: bytes = field(repr=False, default=b"")
     digits_list: list[str | None] = field(repr=False, default_factory=list)
-    keep_mask: list[str] = field(repr=False, default_factory=list)
     numeral_runs: re.Pattern[str] = field(repr=False, default=re.compile("(?!)"))
 
     def keyword_view(self, text: str) -> str:
@@ -205,15 +197,8 @@ class Views:
     @cached_property
     def offsets(self) -> list[int]:
         """offsets[i] = index in the original text of keyword-view character i (plus an end sentinel)."""
-        # fast path: every character becomes zero or one view character, so the kept positions
-        # are a C-level compress over a 0/1 mask
-        mask = self.text.translate(self.tables.keep_mask)
-        if mask.isascii() and "\x02" not in mask:
-            out = list(compress(range(len(self.text)), mask.encode("ascii")))
-            out.append(len(self.text))
-            return out
         lengths = self.tables.keyword_lengths
-        out = []
+        out: list[int] = []
         append = out.append
         for i, ch in enumerate(self.text):
             n = lengths[ord(ch)]
