@@ -162,3 +162,12 @@ def test_numbers_that_are_not_contacts(checkers, text):
 def test_detectors_find_contacts(checkers, text, detector):
     found = {f.detector for f in checkers["douyin"].check(text).findings}
     assert detector in found
+
+
+def test_top_level_api():
+    import kefuguard
+
+    result = kefuguard.check("加我微信吧", platform="pinduoduo")
+    assert "common.diversion.wechat" in {f.rule_id for f in result.findings}
+    assert kefuguard.rewrite("这个宝贝很好", "pinduoduo").text == "这个商品很好"
+    assert isinstance(kefuguard.Checker("jd"), kefuguard.Checker)
