@@ -4,8 +4,9 @@
     >>> sorted({f.rule_id for f in kefuguard.check("加我微信吧", platform="jd").findings})
     ['common.diversion.addme', 'common.diversion.wechat']
 
-The engine (`Checker`, `check`, `rewrite`) is pure and importable; adapters (CLI, importers,
-reports) live beside it. Names are loaded on first use so `import kefuguard` stays cheap.
+The engine (`Checker`, `check`, and `kefuguard.rewrite.rewrite`) is pure and importable;
+adapters (CLI, importers, reports) live beside it. Names are loaded on first use so
+`import kefuguard` stays cheap.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["CheckResult", "Checker", "Finding", "__version__", "check", "rewrite"]
+__all__ = ["CheckResult", "Checker", "Finding", "__version__", "check"]
 
 _LAZY = {
     "Checker": ("kefuguard.checker", "Checker"),
     "check": ("kefuguard.checker", "check"),
-    "rewrite": ("kefuguard.rewrite", "rewrite"),
     "CheckResult": ("kefuguard.findings", "CheckResult"),
     "Finding": ("kefuguard.findings", "Finding"),
 }
