@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import ahocorasick_rs
+from pydantic import BaseModel
 
 from kefuguard.detectors import DetectorContext, find_emails, find_numbers, find_urls, find_wechat_ids
 from kefuguard.detectors.base import Detection
@@ -41,7 +42,7 @@ _KEYWORD, _EXCEPTION, _ANCHOR, _PREFIX = 0, 1, 2, 3
 _CLAUSE_END = set("。！？!?；;\n，,~～")
 _REFUSAL_LOOKBACK = 16
 _NUMBER_DETECTORS = frozenset({"phone", "qq", "bank_card", "id_card"})
-_LATIN_PAIR = re.compile(r"[a-z]{2}|www")  # a domain needs letters: most messages have none
+_LATIN_PAIR = re.compile(r"[a-z][a-z]")  # a domain needs letters: most messages have none
 _URL_GATE = re.compile(r"[0-9a-zA-Z０-９ａ-ｚＡ-Ｚ\-]\s*[.。．]\s*[a-zA-Zａ-ｚＡ-Ｚ]{2}|www|http", re.IGNORECASE)
 
 
@@ -131,14 +132,6 @@ class Checker:
         self._email_rules = "email" in self._detector_rules
         self._keyword_list = self.tables.keyword_list
         self._numeral_runs = self.tables.numeral_runs
-        # one search that says whether any of the cheap gates below can fire: most messages
-        # leave the fast path after this single call
-        gates = [self._repeat_gate.pattern]
-        if self._detector_rules.keys() & _NUMBER_DETECTORS:
-            gates.append(self.tables.numeral_runs.pattern)
-        if "url" in self._detector_rules:
-            gates.append(_LATIN_PAIR.pattern)
-        self._any_gate = re.compile("|".join(f"(?:{g})" for g in gates))
 
         self._always_patterns = [i for i, cr in enumerate(self.rules) if any(not a for _, a in cr.patterns)]
 
@@ -228,7 +221,10 @@ class Checker:
                         payloads[norm].append((_ANCHOR, i, j))
                 # the two-character prefixes every match must start with, derived from the regex:
                 # the regex runs only where both a hand-written anchor and one of these occur
-                prefixes = required_prefixes(pat.regex) if pat.anchors else None
+                # (only for patterns with a one-character anchor such as 加 or 最: longer anchors are
+                # already specific, and common prefixes like 我们 would only lengthen hit lists)
+                one_char_anchor = any(len(self._norm(a)) == 1 for a in pat.anchors)
+                prefixes = required_prefixes(pat.regex) if one_char_anchor else None
                 if prefixes:
                     self._needs_prefix.add((i, j))
                     for prefix in prefixes:
@@ -360,8 +356,10 @@ class Checker:
                     keyword_hits.append(hit)
                 if anchors[k]:
                     anchored |= anchors[k]
-                if prefixed[k]:
-                    found_prefixes |= prefixed[k]
+            if anchored:
+                for k, _, _ in hits:
+                    if prefixed[k]:
+                        found_prefixes |= prefixed[k]
             # a keyword inside one of its rule's exceptions (唯一 in 唯一的区别) does not count
             triggered = bool(keyword_hits) and not self._all_excepted(keyword_hits, hits)
             if anchored:
@@ -369,11 +367,12 @@ class Checker:
                 runnable = {ij for ij in anchored if ij not in needs or ij in found_prefixes}
                 triggered = triggered or bool(runnable)
         mails = self._email_rules and ("@" in text or "＠" in text)
-        if not (triggered or mails or self._always_patterns or self._any_gate.search(kw)):
-            return _clean_result(text, self.platform, self.pack_labels)
         repeats = self._repeat_gate.search(kw) is not None
         numbers = self._number_rules and self._numeral_runs.search(kw) is not None
-        links = self._url_rules and _LATIN_PAIR.search(kw) is not None and _URL_GATE.search(text) is not None
+        links = self._url_rules and _LATIN_PAIR.search(kw) is not None
+        if not (triggered or repeats or numbers or links or mails or self._always_patterns):
+            return _clean_result(text, self.platform, self.pack_labels)
+        links = links and _URL_GATE.search(text) is not None
         # order numbers, prices and dates are the usual digit runs: validate them before building
         # anything else
         if not (triggered or repeats or links or mails or self._always_patterns) and (
@@ -485,6 +484,10 @@ class Checker:
 
 
 _SET_DICT = object.__setattr__
+# pydantic's own slot descriptors: setting them directly is about twice as fast as setattr
+_SET_FIELDS_SET = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
+_SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def _fast_model(cls, **values):
@@ -495,22 +498,23 @@ def _fast_model(cls, **values):
     """
     obj = cls.__new__(cls)
     _SET_DICT(obj, "__dict__", values)
-    _SET_DICT(obj, "__pydantic_fields_set__", set(values))
-    _SET_DICT(obj, "__pydantic_extra__", None)
-    _SET_DICT(obj, "__pydantic_private__", None)
+    _SET_FIELDS_SET(obj, set(values))
+    _SET_EXTRA(obj, None)
+    _SET_PRIVATE(obj, None)
     return obj
 
 
 _CLEAN_FIELDS = frozenset(CheckResult.model_fields)
+_NEW_RESULT = CheckResult.__new__
 
 
 def _clean_result(text: str, platform: str, packs: list[str]) -> CheckResult:
     """The no-findings result, built for the hot path (shared, immutable fields-set)."""
-    obj = CheckResult.__new__(CheckResult)
+    obj = _NEW_RESULT(CheckResult)
     _SET_DICT(obj, "__dict__", {"text": text, "platform": platform, "findings": [], "packs": packs})
-    _SET_DICT(obj, "__pydantic_fields_set__", _CLEAN_FIELDS)
-    _SET_DICT(obj, "__pydantic_extra__", None)
-    _SET_DICT(obj, "__pydantic_private__", None)
+    _SET_FIELDS_SET(obj, _CLEAN_FIELDS)
+    _SET_EXTRA(obj, None)
+    _SET_PRIVATE(obj, None)
     return obj
 
 
