@@ -267,10 +267,11 @@ def _buyer_key(conversation: Conversation, buyer_id: str, day: dt.date) -> str:
 
 def unit_outcomes(
     spec_id: str, spec: MetricSpec, conversation: Conversation, profile: MetricProfile,
-    turns: list[Turn], sessions: list[Session],
+    turns: list[Turn], sessions: list[Session], reported: bool | None = None,
 ) -> list[UnitOutcome]:
     """Evaluate one metric's units in one conversation."""
-    reported = conversation.buyer_reported
+    if reported is None:
+        reported = conversation.buyer_reported
     out: list[UnitOutcome] = []
     items: Iterable[Turn | Session] = sessions if spec.unit is Unit.session else turns
     for u in items:
@@ -550,8 +551,9 @@ def conversation_metrics(conversation: Conversation, profile: MetricProfile | No
     if profile.platform != conversation.platform:
         raise ValueError(f"profile is for {profile.platform}, conversation is on {conversation.platform}")
     turns, sessions = segment(conversation, profile)
+    reported = conversation.buyer_reported  # once per conversation, not once per metric
     units = {
-        metric_id: tuple(unit_outcomes(metric_id, spec, conversation, profile, turns, sessions))
+        metric_id: tuple(unit_outcomes(metric_id, spec, conversation, profile, turns, sessions, reported))
         for metric_id, spec in profile.metrics.items()
     }
     return ConversationMetrics(

@@ -341,7 +341,16 @@ class _Converter:
         auto = (parse_bool(auto, "auto_reply") if b is None else b) or implied_auto
         b = _BOOL_FAST.get(reported)
         reported = parse_bool(reported, "buyer_reported") if b is None else b
-        otime = None if otime is None or otime == "" else parse_time(otime, "order_time", need_clock=False)
+        if otime is None or otime == "":
+            otime = None
+        else:  # order times repeat on every message of an order: cache like sent times
+            key = ("order", otime) if type(otime) is str else None
+            cached = times.get(key) if key is not None else None
+            if cached is None:
+                cached = parse_time(otime, "order_time", need_clock=False)
+                if key is not None:
+                    times[key] = cached
+            otime = cached
         paid = None if paid is None or paid == "" else parse_amount(paid)
         intern = names.setdefault
         # A record: the Message field values in MESSAGE_FIELDS order (see conversation.assemble).
