@@ -129,6 +129,11 @@ class Checker:
         self._number_rules = bool(self._detector_rules.keys() & _NUMBER_DETECTORS)
         self._url_rules = "url" in self._detector_rules
         self._wechat_id_rules = "wechat_id" in self._detector_rules
+        # per URL rule: the platform's own domains plus the rule's extra allowed domains
+        self._url_allowed = {
+            i: self._own_domains + tuple(d for ref in self.rules[i].rule.match.detectors for d in ref.allow_domains)
+            for i in self._detector_rules.get("url", ())
+        }
         self._email_rules = "email" in self._detector_rules
         self._keyword_list = self.tables.keyword_list
         self._numeral_runs = self.tables.numeral_runs
@@ -309,24 +314,23 @@ class Checker:
                     return False
         return True
 
-    def _has_contact_number(self, kw: str) -> bool:
-        """Whether any digit run of the message is a contact/PII number a rule here looks for."""
+    def _contact_numbers(self, kw: str) -> list[Detection]:
+        """The digit runs of the message that are contact/PII numbers some rule here looks for."""
         kinds = self._detector_rules
-        return any(det.kind in kinds for det in find_numbers(kw.translate(self.tables.digits_list), self._ctx))
+        return [det for det in find_numbers(kw.translate(self.tables.digits_list), self._ctx) if det.kind in kinds]
 
     def _detect(
-        self, views: Views, any_hit: bool, numbers: bool, links: bool, mails: bool
+        self, views: Views, any_hit: bool, numbers: list[Detection] | None, links: bool, mails: bool
     ) -> list[tuple[int, Detection]]:
-        """Run the named detectors whose cheap gates (computed by `check`) passed."""
+        """Run the named detectors whose cheap gates (computed by `check`) passed; `numbers` are
+        the number detections when `check` already made them."""
         out: list[tuple[int, Detection]] = []
         dr = self._detector_rules
-        if numbers:
-            for det in find_numbers(views.digits, self._ctx):
-                out.extend((i, det) for i in dr.get(det.kind, ()))
+        for det in numbers or ():
+            out.extend((i, det) for i in dr[det.kind])
         if links:
             for i in dr["url"]:
-                extra = tuple(d for ref in self.rules[i].rule.match.detectors for d in ref.allow_domains)
-                out.extend((i, det) for det in find_urls(views.link, self._own_domains + extra))
+                out.extend((i, det) for det in find_urls(views.link, self._url_allowed[i]))
         if mails:
             for det in find_emails(views.link):
                 out.extend((i, det) for i in dr["email"])
@@ -356,13 +360,12 @@ class Checker:
                     keyword_hits.append(hit)
                 if anchors[k]:
                     anchored |= anchors[k]
+            # a keyword inside one of its rule's exceptions (唯一 in 唯一的区别) does not count
+            triggered = bool(keyword_hits) and not self._all_excepted(keyword_hits, hits)
             if anchored:
                 for k, _, _ in hits:
                     if prefixed[k]:
                         found_prefixes |= prefixed[k]
-            # a keyword inside one of its rule's exceptions (唯一 in 唯一的区别) does not count
-            triggered = bool(keyword_hits) and not self._all_excepted(keyword_hits, hits)
-            if anchored:
                 needs = self._needs_prefix
                 runnable = {ij for ij in anchored if ij not in needs or ij in found_prefixes}
                 triggered = triggered or bool(runnable)
@@ -374,10 +377,9 @@ class Checker:
             return _clean_result(text, self.platform, self.pack_labels)
         links = links and _URL_GATE.search(text) is not None
         # order numbers, prices and dates are the usual digit runs: validate them before building
-        # anything else
-        if not (triggered or repeats or links or mails or self._always_patterns) and (
-            not numbers or not self._has_contact_number(kw)
-        ):
+        # anything else (the detections are kept for the findings)
+        contacts = self._contact_numbers(kw) if numbers else []
+        if not (triggered or repeats or links or mails or contacts or self._always_patterns):
             return _clean_result(text, self.platform, self.pack_labels)
         views = Views(text, self.tables, kw)
         if repeats:
@@ -402,20 +404,15 @@ class Checker:
                         spans[i] = kept
                     else:
                         del spans[i]
-        regexes = self._regexes
         for i, j in runnable:
-            regex, has_hit_group = regexes[i][j]
-            for m in regex.finditer(kw):
-                s, e = m.span("hit") if has_hit_group and m.group("hit") is not None else m.span()
-                if e > s and not any(xs <= s and e <= xe for xs, xe in exceptions.get(i, ())):
-                    spans.setdefault(i, []).append((s, e))
+            self._run_pattern(kw, i, j, spans, exceptions)
         for i in self._always_patterns:
             for j, (_, has_anchor) in enumerate(self.rules[i].patterns):
                 if not has_anchor:
                     self._run_pattern(kw, i, j, spans, exceptions)
         detections = (
-            self._detect(views, bool(spans), numbers, links, mails)
-            if numbers or links or mails or (spans and self._wechat_id_rules)
+            self._detect(views, bool(spans), contacts, links, mails)
+            if contacts or links or mails or (spans and self._wechat_id_rules)
             else ()
         )
         if not spans and not detections:
@@ -431,8 +428,6 @@ class Checker:
                 spans.setdefault(i, []).append((s, e))
 
     def _result(self, views: Views, spans, detections) -> CheckResult:
-        if not spans and not detections:
-            return _clean_result(views.text, self.platform, self.pack_labels)
         located: dict[int, list[tuple[int, int, str | None]]] = defaultdict(list)
         for i, items in spans.items():
             for s, e in items:

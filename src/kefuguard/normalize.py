@@ -158,9 +158,6 @@ class Tables:
     digits_list: list[str | None] = field(repr=False, default_factory=list)
     numeral_runs: re.Pattern[str] = field(repr=False, default=re.compile("(?!)"))
 
-    def keyword_view(self, text: str) -> str:
-        return text.translate(self.keyword_list)
-
 
 def build_digit_table(numerals: dict[str, list[str]]) -> dict[int, str]:
     table: dict[int, str] = {}
