@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from kefuguard.cli_calc import calc_app
 from kefuguard.findings import CheckResult
 from kefuguard.rules.loader import RulePackError, check_platform, load_packs
 from kefuguard.rules.model import CATEGORY_ZH, PLATFORM_NAMES_ZH, PLATFORMS, SEVERITY_ZH
@@ -387,16 +388,7 @@ def demo(
     _run_audit_command([data], out, workers, None, None, None, "html,json,xlsx")
 
 
-def _mount_optional() -> None:
-    """Sub-commands living in their own modules (calculators, audit)."""
-    try:
-        from kefuguard.cli_calc import calc_app
-    except ImportError:  # pragma: no cover - module is part of the package
-        return
-    app.add_typer(calc_app, name="calc")
-
-
-_mount_optional()
+app.add_typer(calc_app, name="calc")  # compensation calculators live in their own module
 
 
 def main() -> None:  # pragma: no cover
