@@ -65,6 +65,25 @@ def shared_tables() -> Tables:
     )
 
 
+@lru_cache(maxsize=1)
+def shared_detector_context() -> DetectorContext:
+    """engine.yaml's detector context words, normalised like messages (same for every platform)."""
+    ctx = load_engine_data().detector_context
+    table = shared_tables().keyword_list
+
+    def norm(words: list[str]) -> tuple[str, ...]:
+        return tuple(w.translate(table) for w in words)
+
+    return DetectorContext(
+        window=ctx.window,
+        negative=norm(ctx.negative),
+        qq=norm(ctx.qq),
+        wechat=norm(ctx.wechat),
+        bank=norm(ctx.bank),
+        phone=norm(ctx.phone),
+    )
+
+
 @dataclass
 class CompiledRule:
     """A rule as it applies on one platform (platform overrides merged in)."""
@@ -108,15 +127,7 @@ class Checker:
         }
         self.pack_labels = [p.label for p in self.packs if p.label in contributing]
         self._compile_automaton()
-        ctx = self.data.detector_context
-        self._ctx = DetectorContext(
-            window=ctx.window,
-            negative=tuple(self._norm(w) for w in ctx.negative),
-            qq=tuple(self._norm(w) for w in ctx.qq),
-            wechat=tuple(self._norm(w) for w in ctx.wechat),
-            bank=tuple(self._norm(w) for w in ctx.bank),
-            phone=tuple(self._norm(w) for w in ctx.phone),
-        )
+        self._ctx = shared_detector_context()
         self._own_domains = tuple(self.data.platform_domains.get(self.platform, ()))
         wechat_prefixes = [self._norm(a) for a in ("微信", *self.data.aliases.get("微信", ()))]
         self._wechat_re = wechat_prefix_pattern([p for p in wechat_prefixes if p])

@@ -12,14 +12,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from kefuguard.checker import shared_tables
+from kefuguard.checker import shared_detector_context, shared_tables
 from kefuguard.conversation.model import Message
 from kefuguard.conversation.results import AuditReport
-from kefuguard.detectors import DetectorContext, find_numbers
+from kefuguard.detectors import find_numbers
 from kefuguard.detectors.numbers import is_phone_number
 from kefuguard.normalize import Views
 from kefuguard.rewrite import mask_pii
-from kefuguard.rules.engine_data import load_engine_data
 
 MASKED_KINDS = frozenset({"phone", "id_card", "bank_card"})
 
@@ -43,25 +42,6 @@ _HOUSE_PARTS = re.compile(
 _HAS_HOUSE_NUMBER = re.compile(rf"[0-9０-９一二三四五六七八九十百零〇两]\s*(?:{_UNIT})")
 
 
-@lru_cache(maxsize=1)
-def _context() -> DetectorContext:
-    """The detector context of engine.yaml, normalised the way the checker normalises it."""
-    tables = shared_tables()
-    ctx = load_engine_data().detector_context
-
-    def norm(words: list[str]) -> tuple[str, ...]:
-        return tuple(w.translate(tables.keyword) for w in words)
-
-    return DetectorContext(
-        window=ctx.window,
-        negative=norm(ctx.negative),
-        qq=norm(ctx.qq),
-        wechat=norm(ctx.wechat),
-        bank=norm(ctx.bank),
-        phone=norm(ctx.phone),
-    )
-
-
 def _same_length(kind: str, value: str) -> str:
     """mask_pii's format when it keeps the length, else one `*` per character."""
     masked = mask_pii(kind, value)
@@ -73,7 +53,7 @@ def _number_spans(text: str) -> list[tuple[int, int, str]]:
     views = Views(text, tables)
     spans: list[tuple[int, int, str]] = []
     if tables.numeral_runs.search(views.keyword):
-        for det in find_numbers(views.digits, _context()):
+        for det in find_numbers(views.digits, shared_detector_context()):
             if det.kind in MASKED_KINDS:
                 start, end = (det.start, det.end) if det.in_original else views.span(det.start, det.end)
                 spans.append((start, end, det.kind))
