@@ -132,6 +132,17 @@ def length_table(table: dict[int, str]) -> bytes:
     return bytes(lengths)
 
 
+def length_marks(table: dict[int, str]) -> list[str]:
+    """A translate table giving, for every code point below the list table's size, one character
+    whose code is how many keyword-view characters it becomes: `Views.offsets` reads the whole
+    message's lengths with one C-level translate."""
+    marks = ["\x01"] * _TABLE_SIZE
+    for cp, value in table.items():
+        if cp < _TABLE_SIZE:
+            marks[cp] = chr(min(len(value), 255))
+    return marks
+
+
 def char_class(chars: set[str]) -> str:
     """A regex character class matching exactly `chars` (ranges merged)."""
     cps = sorted(ord(c) for c in chars)
@@ -155,6 +166,7 @@ class Tables:
     digits: dict[int, str]
     keyword_list: list[str | None] = field(repr=False, default_factory=list)
     keyword_lengths: bytes = field(repr=False, default=b"")
+    keyword_marks: list[str] = field(repr=False, default_factory=list)
     digits_list: list[str | None] = field(repr=False, default_factory=list)
     numeral_runs: re.Pattern[str] = field(repr=False, default=re.compile("(?!)"))
 
@@ -194,8 +206,19 @@ class Views:
     @cached_property
     def offsets(self) -> list[int]:
         """offsets[i] = index in the original text of keyword-view character i (plus an end sentinel)."""
+        text = self.text
+        if self.tables.keyword_marks:
+            try:
+                marks = text.translate(self.tables.keyword_marks).encode("latin-1")
+            except UnicodeEncodeError:
+                marks = None  # a character beyond the list table: count them one by one
+            # the usual case, characters kept or deleted but none expanded: one C-level pass
+            if marks is not None and len(marks) - marks.count(0) == len(self.keyword):
+                out = list(itertools.compress(range(len(text)), marks))
+                out.append(len(text))
+                return out
         lengths = self.tables.keyword_lengths
-        out: list[int] = []
+        out = []
         append = out.append
         for i, ch in enumerate(self.text):
             n = lengths[ord(ch)]

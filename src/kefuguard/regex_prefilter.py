@@ -1,10 +1,13 @@
-"""Speed up rule regexes that begin with look-behinds, without changing what they match.
+"""Speed up rule regexes without changing what they match.
 
-Pack authors guard patterns with negative look-behinds ((?<!不)(?<!不能)…改价). Python's `re`
-then tries every look-behind at every position of the message before failing on the first real
-character. Prefixing the pattern with a look-ahead for the set of characters a match can start
-with, `(?=[改降再])(?:…)`, rejects almost every position with one character test. The set is
-computed from the parsed pattern; when it cannot be determined the pattern is left alone.
+Two tools, both read off the parsed pattern:
+- `prefiltered`: pack authors guard patterns with negative look-behinds ((?<!不)(?<!不能)…改价),
+  and Python's `re` then tries every look-behind at every position before failing on the first
+  real character. A look-ahead for the characters a match can start with, `(?=[改降再])(?:…)`,
+  rejects almost every position with one character test.
+- `required_factors`: literal strings every match must contain. The checker scans for them in
+  the same automaton as the keywords, so a regex runs only where it could match at all.
+When a pattern is too open-ended to tell, it is left alone.
 """
 
 from __future__ import annotations
@@ -70,71 +73,159 @@ def first_chars(seq) -> set[str] | None:
     return None
 
 
-_MAX_PREFIXES = 200
+_MAX_LITERALS = 512
+_FINITE_REPEAT = 3  # x{0,3} and smaller repeats are expanded; larger ones are not literal sets
 
 
-def _extend(current: set[str], items, n: int) -> set[str] | None:
-    """Grow each unfinished prefix in `current` through the parsed sequence `items`."""
+def _product(left: set[str], right: set[str]) -> set[str] | None:
+    if len(left) * len(right) > _MAX_LITERALS:
+        return None
+    return {a + b for a in left for b in right}
+
+
+def _group_strings(op, av, of, *, empty_ok: bool) -> set[str] | None:
+    """`of` applied through a group or an alternation (union over its branches); None when a
+    branch gives None, or gives no or the empty string and `empty_ok` is false."""
+    if op is C.SUBPATTERN:
+        _group, add_flags, del_flags, sub = av
+        return None if add_flags or del_flags else of(sub)
+    out: set[str] = set()
+    for branch in av[1]:
+        sub = of(branch)
+        if sub is None or not (empty_ok or (sub and "" not in sub)):
+            return None
+        out |= sub
+    return out if len(out) <= _MAX_LITERALS else None
+
+
+def _element_literals(op, av) -> set[str] | None:
+    """Every string one parsed element can match, if that set is finite and small (else None)."""
+    if op is C.LITERAL:
+        return {chr(av)}
+    if op is C.IN:
+        chars = _charset(av)
+        return chars if chars and len(chars) <= 64 else None
+    if op is C.SUBPATTERN or op is C.BRANCH:
+        return _group_strings(op, av, _sequence_literals, empty_ok=True)
+    if op in _REPEATS:
+        low, high, body = av
+        if high > _FINITE_REPEAT:
+            return None
+        once = _sequence_literals(body)
+        if once is None:
+            return None
+        out, power = set(), {""}
+        for count in range(high + 1):
+            if count >= low:
+                out |= power
+            if count < high:
+                power = _product(power, once)
+                if power is None:
+                    return None
+        return out if len(out) <= _MAX_LITERALS else None
+    return None
+
+
+def _sequence_literals(items) -> set[str] | None:
+    out: set[str] | None = {""}
     for op, av in items:
-        if all(len(p) >= n for p in current):
-            return current
         if op in _ZERO_WIDTH:
             continue
-        if op is C.LITERAL or op is C.IN:
-            chars = {chr(av)} if op is C.LITERAL else _charset(av)
-            if not chars or len(chars) > 64:
-                return None
-            current = {p if len(p) >= n else p + c for p in current for c in chars}
-        elif op is C.SUBPATTERN:
-            if av[1] or av[2]:
-                return None
-            sub = _extend(current, av[3], n)
-            if sub is None:
-                return None
-            current = sub
-        elif op is C.BRANCH:
-            out: set[str] = set()
-            for branch in av[1]:
-                sub = _extend(current, branch, n)
-                if sub is None:
-                    return None
-                out |= sub
-            current = out
-        elif op in _REPEATS:
-            low, high, body = av
-            once = _extend(current, body, n)
-            if once is None:
-                return None
-            if low == 0 and high == 1:
-                current = current | once
-            elif low >= 1 and all(len(p) >= n for p in once):
-                current = once
+        element = _element_literals(op, av)
+        if element is None:
+            return None
+        out = _product(out, element)
+        if out is None:
+            return None
+    return out
+
+
+def strength(literal: str) -> float:
+    """How rare a literal is in ordinary text, roughly: a Chinese character counts 1, a digit or
+    Latin letter ½ (13, 15 or ab turn up everywhere; 卖得最好 does not)."""
+    return sum(1.0 if ord(ch) > 0x2E7F else 0.5 for ch in literal)
+
+
+def weakest(literals) -> float:
+    return min(map(strength, literals), default=0.0)
+
+
+def _score(factors: set[str] | None) -> tuple[float, int]:
+    """Stronger weakest factor first (capped: past four characters all are rare), then fewer."""
+    if not factors:
+        return (0.0, 0)
+    return (min(weakest(factors), 4.0), -len(factors))
+
+
+def _edge_literals(op, av) -> set[str] | None:
+    """For a repeat of at least one finite body (\\d{5,}, 哈+): the body's strings. A window of
+    literals may end with one (the repeat starts with a body) or start with one (it ends with one)."""
+    if op in _REPEATS and av[0] >= 1:
+        return _sequence_literals(av[2])
+    return None
+
+
+def _sequence_factors(items) -> set[str] | None:
+    """The most selective set of literals such that every match of the sequence contains one."""
+    elements = [(op, av) for op, av in items if op not in _ZERO_WIDTH]  # look-arounds consume nothing
+    literals = [_element_literals(op, av) for op, av in elements]
+    edges = [_edge_literals(op, av) if lit is None else None for (op, av), lit in zip(elements, literals, strict=True)]
+    best: set[str] | None = None
+    for start in range(len(elements)):
+        window: set[str] | None = literals[start] if literals[start] is not None else edges[start]
+        for k in range(start + 1, len(elements) + 1):
+            if window is None:
+                break
+            if _score(window) > _score(best):
+                best = window
+            if k == len(elements):
+                break
+            if literals[k] is not None:
+                window = _product(window, literals[k])
             else:
-                return None
-        else:
-            return None
-        if len(current) > _MAX_PREFIXES:
-            return None
-    return current
+                window = _product(window, edges[k]) if edges[k] is not None else None
+                if window is not None and _score(window) > _score(best):
+                    best = window
+                break
+    for (op, av), lit in zip(elements, literals, strict=True):
+        if lit is not None:
+            continue  # already covered by the windows above
+        inner = _inner_factors(op, av)
+        if _score(inner) > _score(best):
+            best = inner
+    return best
 
 
-def required_prefixes(pattern: str, n: int = 2) -> set[str] | None:
-    """Every string of `n` characters a match of `pattern` can start with, or None if that set
-    is unknown, too large, or some match is shorter than `n`.
+def _inner_factors(op, av) -> set[str] | None:
+    """Factors of one element whose whole set of strings is not finite (a group, an alternation
+    or a repeat holding something open-ended)."""
+    if op is C.SUBPATTERN or op is C.BRANCH:
+        # a branch without factors (or with an empty one) could match with none of the others'
+        return _group_strings(op, av, _sequence_factors, empty_ok=False)
+    if op in _REPEATS and av[0] >= 1:
+        return _sequence_factors(av[2])
+    return None
 
-    Such prefixes are exact anchors: the regex cannot match where none of them occurs, so they
-    can replace broader hand-written anchors (加 → 加我, 加个, 加q …) without changing results.
+
+def required_factors(pattern: str) -> set[str] | None:
+    """Literal strings, one of which every match of `pattern` contains, or None if there is no
+    useful such set (unknown, too large, or some match could contain none of them).
+
+    These are exact gates derived from the regex itself: the regex cannot match a text that holds
+    none of them, so a scan for them (in the same automaton as the keywords) decides whether the
+    regex needs to run at all. `(卖|做|穿|用)得最(好|火)` gives 卖得最好, 卖得最火 … where the
+    hand-written anchor 最 alone would run it on every 最近.
     """
+    if pattern.startswith("(?") and re.match(r"\(\?[aiLmsux]+\)", pattern):
+        return None  # global flags (ignore case …) change what the literals match
     try:
         parsed = P.parse(pattern)
     except re.error:
         return None
-    if pattern.startswith("(?") and re.match(r"\(\?[aiLmsux]+\)", pattern):
+    factors = _sequence_factors(parsed.data)
+    if not factors or min(map(len, factors)) == 0:
         return None
-    found = _extend({""}, parsed.data, n)
-    if not found or any(len(p) < n for p in found):
-        return None
-    return found
+    return factors
 
 
 def prefiltered(pattern: str) -> re.Pattern[str]:

@@ -79,6 +79,21 @@ def _plausible_length(run: str) -> bool:
     return False
 
 
+def has_plausible_run(keyword_view: str, runs: re.Pattern[str], digit_table: list[str | None]) -> bool:
+    """Whether the keyword view holds a digit/numeral run `find_numbers` could accept.
+
+    `runs` finds maximal runs of 5+ digits or numerals. Order numbers (20+ digits), tracking
+    numbers and dates run together (12 digits not starting with 0) are the usual runs in
+    customer-service text; this lets the checker skip them without building the digit view.
+    """
+    found = runs.search(keyword_view)
+    while found is not None:
+        if _plausible_length(found.group().translate(digit_table)):
+            return True
+        found = runs.search(keyword_view, found.end())
+    return False
+
+
 def find_numbers(digit_view: str, ctx: DetectorContext) -> list[Detection]:
     """Contact/PII numbers in the digit view (same coordinates as the keyword view)."""
     found: list[Detection] = []

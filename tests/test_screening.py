@@ -1,0 +1,216 @@
+"""The checker's shortcuts must never change a verdict.
+
+The fast path skips the full check when the screening automaton, the digit-run length gate and the
+link gate see nothing; regexes run only where their derived literals occur; offsets come from a
+C-level pass where no character expanded. Each is compared here with the slow, obvious way on
+every example sentence the packs and fixtures hold, plus cases built to break each shortcut.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from kefuguard.checker import Checker, shared_detector_context, shared_tables
+from kefuguard.detectors.numbers import find_numbers, has_plausible_run
+from kefuguard.normalize import Views
+from kefuguard.regex_prefilter import required_factors
+from kefuguard.rules.loader import load_pack_file
+from kefuguard.rules.model import PLATFORMS
+
+from .conftest import FIXTURES
+from .test_evasion import EVASIONS
+
+
+class _EverythingRelevant:
+    """Stands in for the screening automaton: reports one relevant hit for every message."""
+
+    def find_matches_as_indexes(self, text, overlapping=False):
+        return [(0, 0, 0)]
+
+
+def _unscreened(packs, platform: str) -> Checker:
+    """The reference: every message takes the full path, and a regex runs wherever one of its
+    hand-written anchors occurs (no derived literals), or always if it has none."""
+    checker = Checker(platform, packs=packs)
+    checker._screen = _EverythingRelevant()
+    checker._screen_relevant = 1
+    checker._needs_factor = set()
+    checker._always_patterns = [
+        (i, j) for i, cr in enumerate(checker.rules) for j, pat in enumerate(cr.rule.match.patterns) if not pat.anchors
+    ]
+    return checker
+
+
+def _corpus(packs) -> list[str]:
+    texts = [s for p in packs for r in p.rules for s in (*r.examples.hit, *r.examples.miss)]
+    texts += [text for text, _, _ in EVASIONS]
+    for path in sorted((FIXTURES / "clean").glob("*.txt")):
+        texts += [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    # built to defeat the shortcuts: a keyword starting inside an exception phrase (唯一的区别 +
+    # 别家卖的), doubled characters, digit runs of every length, links and e-mail
+    texts += [
+        "两款唯一的区别家卖的都是假货",
+        "唯一的区别家卖的",
+        "第一次排第一",
+        "最近卖得最好",
+        "支支付付宝宝",
+        "加加微微信信",
+        "扫扫码",
+        "联系 abc@example.com",
+        "看这个 t.cn/abc",
+        "订单号 123456-123456789012345",
+        "SF1234567890123 明天到",
+        "一三八零零一三八零零零",
+        "加12345678",
+        "加我 1234567",
+    ]
+    texts += ["号码" + "1" * n for n in range(3, 22)] + ["0" * n for n in range(3, 22)]
+    return texts
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_fast_path_never_changes_a_verdict(packs, checkers, platform):
+    reference = _unscreened(packs, platform)
+    checker = checkers[platform]
+    for text in _corpus(packs):
+        got, want = checker.check(text), reference.check(text)
+        assert got.model_dump() == want.model_dump(), text
+
+
+def test_the_comparison_covers_both_paths(packs, checkers):
+    """Guard for the test above: the real screen must wave many corpus messages through (else the
+    two checkers would take the same path and the comparison would prove nothing)."""
+    checker = checkers["pinduoduo"]
+    waved = 0
+    for text in _corpus(packs):
+        screen = checker._screen.find_matches_as_indexes(text.translate(checker._keyword_list))
+        waved += not (screen and min(screen)[0] < checker._screen_relevant)
+    assert waved > 200
+
+
+_PACK = """
+pack: {{id: screen, version: "1", effective_date: 2026-01-01, title: 测试, platforms: [all]}}
+rules:
+{rules}
+"""
+_RULE = """
+  - id: screen.{name}
+    category: wording
+    severity: minor
+    title: 测试
+    explanation: 测试
+    penalty: {{text: 测试, basis: shop_policy}}
+    source: {{file: test.md, quote: 本店测试规则}}
+    match: {{keywords: [{keyword}]}}
+    exceptions: [{exceptions}]
+    suggestion: 测试
+    examples: {{hit: [x], miss: [y]}}
+"""
+
+
+def _pack_checker(tmp_path, rules: dict[str, tuple[str, str]]) -> Checker:
+    body = "".join(_RULE.format(name=n, keyword=k, exceptions=x) for n, (k, x) in rules.items())
+    (tmp_path / "screen.yaml").write_text(_PACK.format(rules=body), encoding="utf-8")
+    return Checker("jd", packs=[load_pack_file(tmp_path / "screen.yaml")])
+
+
+def test_keyword_running_out_of_an_exception_phrase_is_still_checked(tmp_path):
+    # 唯一的区别 hides 唯一 (excused); 别家货 starts inside it and runs past its end
+    checker = _pack_checker(tmp_path, {"only": ("唯一", "唯一的区别"), "other": ("别家货", "")})
+    assert [f.rule_id for f in checker.check("两款唯一的区别家货更差").findings] == ["screen.other"]
+    assert checker.check("两款唯一的区别是颜色").ok
+    kw = "两款唯一的区别是颜色".translate(checker._keyword_list)
+    assert min(checker._screen.find_matches_as_indexes(kw))[0] >= checker._screen_relevant  # fast path
+
+
+def test_exception_phrase_holding_another_rules_keyword_is_not_neutral(tmp_path):
+    # 的区 lies inside 唯一的区别 but that phrase excuses only the first rule
+    checker = _pack_checker(tmp_path, {"only": ("唯一", "唯一的区别"), "inner": ("的区", "")})
+    assert "唯一的区别" not in checker._screen_patterns[checker._screen_relevant :]
+    assert [f.rule_id for f in checker.check("唯一的区别").findings] == ["screen.inner"]
+
+
+@pytest.mark.parametrize(
+    ("regex", "expected"),
+    [
+        (r"(卖|做)得最(好|火)", {"卖得最好", "卖得最火", "做得最好", "做得最火"}),
+        (r"(?<!不)改价", {"改价"}),
+        (r"加(?:我|个)?\d{5,}", {f"加{a}{d}" for a in ("", "我", "个") for d in "0123456789"}),
+        (r"第一(名|梯队)?", {"第一"}),
+        (r"abc|xyz", {"abc", "xyz"}),
+        (r".*", None),
+        (r"(?i)abc", None),
+        (r"a?b?", None),
+    ],
+)
+def test_required_factors(regex, expected):
+    assert required_factors(regex) == expected
+
+
+def test_required_factors_hold_for_every_bundled_pattern(packs):
+    """Every hit example a pattern matches contains one of its factors (else gating would miss it)."""
+    table = shared_tables().keyword_list
+    checked = 0
+    for pack in packs:
+        for rule in pack.rules:
+            sentences = [s.translate(table) for s in (*rule.examples.hit, *rule.examples.miss)]
+            for pat in rule.match.patterns:
+                factors = required_factors(pat.regex)
+                if not factors:
+                    continue
+                regex = re.compile(pat.regex)
+                for kw in sentences:
+                    if regex.search(kw):
+                        checked += 1
+                        assert any(f in kw for f in factors), (rule.id, pat.regex, kw)
+    assert checked > 100
+
+
+def test_digit_run_gate_agrees_with_the_number_detectors():
+    tables, ctx = shared_tables(), shared_detector_context()
+    rng = random.Random(5)
+    numerals = "0123456789一二三四五六七八九零"
+    cases = ["".join(rng.choice(numerals) for _ in range(n)) for n in range(1, 24) for _ in range(40)]
+    cases += [f"{p}{'1' * n}" for p in ("86", "0", "86138", "") for n in range(1, 20)]
+    for body in cases:
+        for text in (body, f"电话{body}", f"订单{body}号", f"qq{body}"):
+            kw = text.translate(tables.keyword_list)
+            if find_numbers(kw.translate(tables.digits_list), ctx):
+                assert has_plausible_run(kw, tables.numeral_runs, tables.digits_list), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "亲，您好！请问有什么可以帮您？",
+        "加 微 信",
+        "V❤信",
+        "ﬁne ㎏ 好",  # ligatures expand to two characters
+        "𠀀𠀁 加我",  # characters beyond the translate tables
+        "",
+        "，。！",
+        "Ａｂｃ１２３",
+    ],
+)
+def test_offsets_fast_pass_equals_character_walk(text):
+    tables = shared_tables()
+    fast = Views(text, tables).offsets
+    slow_tables = type(tables)(**{**tables.__dict__, "keyword_marks": []})
+    assert fast == Views(text, slow_tables).offsets
+    assert len(fast) == len(Views(text, tables).keyword) + 1
+
+
+def test_gates_reject_the_usual_clean_digit_runs(checkers):
+    checker = checkers["pinduoduo"]
+    for text in ("订单号 123456-123456789012345", "2024-05-01 14:30", "快递单号SF166848452803"):
+        kw = text.translate(checker._keyword_list)
+        assert not has_plausible_run(kw, checker._numeral_runs, checker._digits_list), text
+
+
+def test_screen_keeps_exception_phrases_that_hide_nothing(checkers):
+    checker = checkers["pinduoduo"]
+    neutral = set(checker._screen_patterns[checker._screen_relevant :])
+    assert "唯一的区别" in neutral  # hides 唯一, a keyword it excuses
