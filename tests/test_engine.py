@@ -170,3 +170,15 @@ def test_top_level_api():
     result = kefuguard.check("加我微信吧", platform="pinduoduo")
     assert "common.diversion.wechat" in {f.rule_id for f in result.findings}
     assert isinstance(kefuguard.Checker("jd"), kefuguard.Checker)
+
+
+def test_results_can_be_changed_like_any_model_without_touching_others(checkers):
+    checker = checkers["jd"]
+    clean, flagged = checker.check("您好"), checker.check("加我微信")
+    for result in (clean, flagged):
+        result.platform = "changed"
+        result.packs.append("mine@1")
+        assert "platform" in result.model_fields_set
+    again = checker.check("您好")
+    assert again.platform == "jd" and "mine@1" not in again.packs
+    assert "mine@1" not in checker.check("加我微信").packs

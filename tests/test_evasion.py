@@ -84,6 +84,22 @@ def test_refusal_is_reported_lower(checkers):
     assert "微信" not in refusal.findings[0].suggestion
 
 
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        ("不能加微信哦", True),
+        ("我们这边不可以加微信的", True),
+        ("不能退。加微信吧", False),  # the negation is in an earlier clause
+        ("不行，加微信", False),
+        ("真的真的真的真的真的不能加微信", True),
+        ("不能" + "真的" * 9 + "加微信", False),  # further back than the look-back window
+    ],
+)
+def test_refusal_looks_back_within_the_clause_only(checkers, text, refusal):
+    findings = [f for f in checkers["pinduoduo"].check(text).findings if f.rule_id == "common.diversion.wechat"]
+    assert findings and findings[0].refusal is refusal
+
+
 def test_platform_own_name_is_not_diversion(checkers):
     assert not [f for f in checkers["taobao"].check("淘宝官方活动价").findings if f.category == "diversion"]
     assert [f for f in checkers["jd"].check("淘宝官方活动价").findings if f.rule_id == "common.diversion.platform"]

@@ -41,7 +41,8 @@ from kefuguard.rules.loader import check_platform, load_packs
 from kefuguard.rules.model import Category, Penalty, Rule, RulePack, Severity, Source
 
 _KEYWORD, _EXCEPTION, _ANCHOR, _FACTOR = 0, 1, 2, 3
-_CLAUSE_END = set("。！？!?；;\n，,~～")
+_NO_LATIN_EDGES = (False, False)  # shared, so the hot loop tests identity
+_CLAUSE_TAIL = re.compile("[^。！？!?；;\n，,~～]*")  # matched on a reversed window: the clause's tail
 _REFUSAL_LOOKBACK = 16
 _NUMBER_DETECTORS = frozenset({"phone", "qq", "bank_card", "id_card"})
 _LATIN_PAIR = re.compile(r"[a-z][a-z]")  # a domain needs letters: most messages have none
@@ -284,7 +285,10 @@ class Checker:
         self._exception_rules = [tuple(i for kind, i, _ in pl if kind == _EXCEPTION) for pl in self._payloads]
         self._anchored = [frozenset((i, j) for kind, i, j in pl if kind == _ANCHOR) for pl in self._payloads]
         self._factored = [frozenset((i, j) for kind, i, j in pl if kind == _FACTOR) for pl in self._payloads]
-        self._edge_letters = [(_is_ascii_letter(p[0]), _is_ascii_letter(p[-1])) for p in self._patterns]
+        self._edge_letters = [
+            (left, right) if left or right else _NO_LATIN_EDGES
+            for left, right in ((_is_ascii_letter(p[0]), _is_ascii_letter(p[-1])) for p in self._patterns)
+        ]
         self._ac = ahocorasick_rs.AhoCorasick(self._patterns) if self._patterns else None
         # folding repeated characters can only create a new match if the repeated character
         # stands inside a keyword or exception of three or more characters (付 in 支付宝): a repeat
@@ -358,9 +362,10 @@ class Checker:
         kept = sorted(set(kept) - relevant)
         screen = self._screen_patterns = sorted(relevant) + kept
         self._screen_relevant = len(relevant)  # entries below this index matter, the rest are neutral
-        self._screen = (
-            ahocorasick_rs.AhoCorasick(screen, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest) if screen else None
-        )
+        # an automaton needs at least one pattern: a checker with nothing to scan for gets one that
+        # cannot occur in a keyword view (control characters are deleted by normalisation)
+        self._screen = ahocorasick_rs.AhoCorasick(screen or ["\x00"], matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+        self._always = bool(self._always_patterns)
 
     # ---------------------------------------------------------------- check
     def _add_collapsed_hits(self, views: Views, hits: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
@@ -389,27 +394,14 @@ class Checker:
         return not (right and o_end < len(text) and _is_ascii_letter(text[o_end]))
 
     def _is_refusal(self, views: Views, o_start: int) -> bool:
-        text = views.text
-        i = o_start
-        lo = max(0, o_start - _REFUSAL_LOOKBACK)
-        while i > lo and text[i - 1] not in _CLAUSE_END:
-            i -= 1
+        """Whether a negation (不能, 不可以 …) stands earlier in the same clause, at most
+        _REFUSAL_LOOKBACK characters back."""
         if self._negation_re is None:
             return False
-        clause = text[i:o_start].translate(self._keyword_list)
+        window = views.text[max(0, o_start - _REFUSAL_LOOKBACK) : o_start]
+        clause_length = _CLAUSE_TAIL.match(window[::-1]).end()  # back to the last clause end
+        clause = window[len(window) - clause_length :].translate(self._keyword_list)
         return self._negation_re.search(clause) is not None
-
-    def _all_excepted(self, keyword_hits: list[tuple[int, int, int]], hits: list[tuple[int, int, int]]) -> bool:
-        """Whether every keyword hit lies inside an exception phrase of each of its rules."""
-        exception_rules = self._exception_rules
-        spans = [(s, e, exception_rules[k]) for k, s, e in hits if exception_rules[k]]
-        if not spans:
-            return False
-        for k, s, e in keyword_hits:
-            for rule in self._keyword_rules[k]:
-                if not any(xs <= s and e <= xe and rule in rules for xs, xe, rules in spans):
-                    return False
-        return True
 
     def _contact_numbers(self, kw: str) -> list[Detection]:
         """The digit runs of the message that are contact/PII numbers some rule here looks for."""
@@ -443,58 +435,58 @@ class Checker:
         # fast path: one translate, one scan of the screening automaton and two C-level searches
         # (digit runs, Latin letters) decide that most messages are clean without building anything
         kw = text.translate(self._keyword_list)
-        screen = self._screen.find_matches_as_indexes(kw) if self._screen is not None else None
+        screen = self._screen.find_matches_as_indexes(kw)
         relevant = bool(screen) and min(screen)[0] < self._screen_relevant
         # order numbers, tracking numbers and dates run together are the usual digit runs: their
         # lengths rule them out before any validation
-        numbers = self._number_rules and has_plausible_run(kw, self._numeral_runs, self._digits_list)
+        numbers = (
+            self._number_rules
+            and self._numeral_runs.search(kw) is not None
+            and has_plausible_run(kw, self._numeral_runs, self._digits_list)
+        )
         links = self._url_rules and _LATIN_PAIR.search(kw) is not None and _URL_GATE.search(text) is not None
         mails = self._email_rules and ("@" in text or "＠" in text)
-        always = bool(self._always_patterns)
+        always = self._always
         if not (relevant or numbers or links or mails or always):
             return _clean_result(text, self.platform, self.pack_labels)
         repeats = relevant and self._repeat_gate.search(kw) is not None
         contacts = self._contact_numbers(kw) if numbers else []  # kept for the findings
+        views = Views(text, self.tables, kw)
         hits = self._ac.find_matches_as_indexes(kw, overlapping=True) if relevant or repeats or always else []
-        triggered = False
+        if repeats:
+            hits = self._add_collapsed_hits(views, hits)
+        spans: dict[int, list[tuple[int, int]]] = {}  # rule -> keyword-view spans
+        exceptions: dict[int, list[tuple[int, int]]] = {}
         runnable: set[tuple[int, int]] = set()
         if hits:
-            triggers, anchors = self._triggers, self._anchored
-            keyword_hits = [hit for hit in hits if triggers[hit[0]]]
+            keyword_rules, exception_rules, anchors = self._keyword_rules, self._exception_rules, self._anchored
+            edges = self._edge_letters
+            anchored = []
+            for k, s, e in hits:
+                if keyword_rules[k] and (edges[k] is _NO_LATIN_EDGES or self._edges_ok(views, k, s, e)):
+                    for i in keyword_rules[k]:
+                        spans.setdefault(i, []).append((s, e))
+                if exception_rules[k]:
+                    for i in exception_rules[k]:
+                        exceptions.setdefault(i, []).append((s, e))
+                if anchors[k]:
+                    anchored.append(anchors[k])
             # a keyword inside one of its rule's exceptions (唯一 in 唯一的区别) does not count
-            triggered = bool(keyword_hits) and not self._all_excepted(keyword_hits, hits)
-            anchored = [anchors[k] for k, _, _ in hits if anchors[k]]
+            if exceptions and spans:
+                for i, exc in exceptions.items():
+                    if i in spans:
+                        kept = [sp for sp in spans[i] if not any(xs <= sp[0] and sp[1] <= xe for xs, xe in exc)]
+                        if kept:
+                            spans[i] = kept
+                        else:
+                            del spans[i]
             if anchored:
                 factored = self._factored
                 found_factors = set().union(*[factored[k] for k, _, _ in hits if factored[k]])
                 needs = self._needs_factor
                 runnable = {ij for ij in set().union(*anchored) if ij not in needs or ij in found_factors}
-                triggered = triggered or bool(runnable)
-        if not (triggered or repeats or links or mails or contacts or always):
+        if not (spans or runnable or links or mails or contacts or always):
             return _clean_result(text, self.platform, self.pack_labels)
-        views = Views(text, self.tables, kw)
-        if repeats:
-            hits = self._add_collapsed_hits(views, hits)
-        spans: dict[int, list[tuple[int, int]]] = {}  # rule -> keyword-view spans
-        exceptions: dict[int, list[tuple[int, int]]] = {}
-        keyword_rules, exception_rules = self._keyword_rules, self._exception_rules
-        edges = self._edge_letters
-        for k, s, e in hits:
-            rules = keyword_rules[k]
-            if rules and (edges[k] == (False, False) or self._edges_ok(views, k, s, e)):
-                for i in rules:
-                    spans.setdefault(i, []).append((s, e))
-            if exception_rules[k]:
-                for i in exception_rules[k]:
-                    exceptions.setdefault(i, []).append((s, e))
-        if exceptions and spans:
-            for i, exc in exceptions.items():
-                if i in spans:
-                    kept = [sp for sp in spans[i] if not any(xs <= sp[0] and sp[1] <= xe for xs, xe in exc)]
-                    if kept:
-                        spans[i] = kept
-                    else:
-                        del spans[i]
         for i, j in runnable:
             self._run_pattern(kw, i, j, spans, exceptions)
         for i, j in self._always_patterns:
@@ -551,7 +543,7 @@ class Checker:
         keyed.sort(key=_FINDING_ORDER)
         return _fast_model(
             CheckResult,
-            {"text": text, "platform": self.platform, "findings": [k[3] for k in keyed], "packs": self.pack_labels},
+            {"text": text, "platform": self.platform, "findings": [k[3] for k in keyed], "packs": [*self.pack_labels]},
         )
 
     def check_many(self, texts: Iterable[str]) -> list[CheckResult]:
@@ -593,8 +585,9 @@ _NEW_RESULT = CheckResult.__new__
 def _clean_result(text: str, platform: str, packs: list[str]) -> CheckResult:
     """The no-findings result, built for the hot path (shared, immutable fields-set)."""
     obj = _NEW_RESULT(CheckResult)
-    _SET_DICT(obj, "__dict__", {"text": text, "platform": platform, "findings": [], "packs": packs})
-    _SET_FIELDS_SET(obj, _CLEAN_FIELDS)
+    # fresh containers: a caller may assign to or append to a result like any model's
+    _SET_DICT(obj, "__dict__", {"text": text, "platform": platform, "findings": [], "packs": [*packs]})
+    _SET_FIELDS_SET(obj, set(_CLEAN_FIELDS))
     _SET_EXTRA(obj, None)
     _SET_PRIVATE(obj, None)
     return obj

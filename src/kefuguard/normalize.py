@@ -20,7 +20,7 @@ import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache
 
 import opencc
 from pypinyin.pinyin_dict import pinyin_dict
@@ -180,6 +180,23 @@ def build_digit_table(numerals: dict[str, list[str]]) -> dict[int, str]:
     return table
 
 
+class _computed_once:
+    """Like functools.cached_property without its lock (Python 3.11 takes one on every first
+    access, which costs more than most views): the value lands in the instance dict, so later
+    reads never reach the descriptor. Views are per message and not shared between threads."""
+
+    def __init__(self, func) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
+
+
 class Views:
     """The normalised views of one message, computed on demand, with offset maps back."""
 
@@ -191,19 +208,19 @@ class Views:
         if keyword is not None:
             self.keyword = keyword
 
-    @cached_property
+    @_computed_once
     def keyword(self) -> str:
         return self.text.translate(self.tables.keyword_list)
 
-    @cached_property
+    @_computed_once
     def digits(self) -> str:
         return self.keyword.translate(self.tables.digits_list)
 
-    @cached_property
+    @_computed_once
     def link(self) -> str:
         return self.text.translate(self.tables.link)
 
-    @cached_property
+    @_computed_once
     def offsets(self) -> list[int]:
         """offsets[i] = index in the original text of keyword-view character i (plus an end sentinel)."""
         text = self.text
@@ -229,7 +246,7 @@ class Views:
         out.append(len(self.text))
         return out
 
-    @cached_property
+    @_computed_once
     def collapsed(self) -> str:
         """Keyword view with runs of a repeated non-digit character collapsed (微微信信 → 微信).
 
@@ -237,7 +254,7 @@ class Views:
         """
         return _REPEATED_CHAR.sub(r"\1", self.keyword)
 
-    @cached_property
+    @_computed_once
     def collapsed_index(self) -> list[int]:
         """collapsed_index[i] = keyword-view index of collapsed character i (plus an end sentinel)."""
         kw = self.keyword
