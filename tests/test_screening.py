@@ -66,6 +66,8 @@ def _corpus(packs) -> list[str]:
         "一三八零零一三八零零零",
         "加12345678",
         "加我 1234567",
+        "🏴\U000e0067\U000e0062\U000e007f加微信",
+        "138\U000e0067001380000",
     ]
     texts += ["号码" + "1" * n for n in range(3, 22)] + ["0" * n for n in range(3, 22)]
     return texts
@@ -190,6 +192,7 @@ def test_digit_run_gate_agrees_with_the_number_detectors():
         "V❤信",
         "ﬁne ㎏ 好",  # ligatures expand to two characters
         "𠀀𠀁 加我",  # characters beyond the translate tables
+        "🏴\U000e0067\U000e0062\U000e007f好",  # tag characters, deleted by the second pass
         "",
         "，。！",
         "Ａｂｃ１２３",
@@ -214,3 +217,20 @@ def test_screen_keeps_exception_phrases_that_hide_nothing(checkers):
     checker = checkers["pinduoduo"]
     neutral = set(checker._screen_patterns[checker._screen_relevant :])
     assert "唯一的区别" in neutral  # hides 唯一, a keyword it excuses
+
+
+@pytest.mark.parametrize(
+    ("text", "matched"),
+    [
+        ("🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f加微信", "加微信"),  # a flag emoji's tags
+        ("微\U000e0067信联系", "微\U000e0067信"),  # invisible tag characters as separators
+    ],
+)
+def test_characters_past_the_translate_list_are_normalised(checkers, text, matched):
+    findings = [f for f in checkers["pinduoduo"].check(text).findings if f.rule_id == "common.diversion.wechat"]
+    assert findings and matched in findings[0].matched
+    assert text[findings[0].start : findings[0].end] == findings[0].matched
+
+
+def test_flag_emoji_alone_is_clean(checkers):
+    assert checkers["pinduoduo"].check("好的🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f").ok

@@ -28,9 +28,11 @@ from kefuguard.normalize import (
     Tables,
     Views,
     as_list_table,
+    beyond_list_table,
     build_digit_table,
     build_tables,
     char_class,
+    finish_keyword_view,
     length_marks,
     length_table,
     sound_alike_spellings,
@@ -63,6 +65,7 @@ def shared_tables() -> Tables:
         keyword_list=as_list_table(keyword),
         keyword_lengths=length_table(keyword),
         keyword_marks=length_marks(keyword),
+        keyword_beyond=beyond_list_table(keyword),
         digits_list=as_list_table(digits),
         # number detectors only look at runs of 5+ digits/numerals
         numeral_runs=re.compile(char_class(numeral_chars)[:-1] + "\\d]{5,}"),
@@ -131,18 +134,24 @@ class Checker:
         }
         self.pack_labels = [p.label for p in self.packs if p.label in contributing]
         self._compile_automaton()
-        # the fields of a finding that depend only on its rule
-        self._finding_fields = [
-            {
-                "rule_id": cr.id,
-                "category": cr.rule.category,
-                "title": cr.title,
-                "penalty": cr.penalty,
-                "suggestion": cr.suggestion,
-                "source": cr.source,
-                "pack": cr.pack_label,
-                "replacement": cr.rule.replacement,
-            }
+        # what a finding takes from its rule, worked out once: the fixed fields, the severity and
+        # its rank as reported plainly and when mentioned while refusing, and refusal awareness
+        self._finding_meta = [
+            (
+                {
+                    "rule_id": cr.id,
+                    "category": cr.rule.category,
+                    "title": cr.title,
+                    "penalty": cr.penalty,
+                    "suggestion": cr.suggestion,
+                    "source": cr.source,
+                    "pack": cr.pack_label,
+                    "replacement": cr.rule.replacement,
+                },
+                (cr.severity, cr.severity.rank),
+                (cr.severity.lowered(), cr.severity.lowered().rank),
+                cr.rule.refusal_aware,
+            )
             for cr in self.rules
         ]
         self._ctx = shared_detector_context()
@@ -327,8 +336,9 @@ class Checker:
         def gate(kind: int, i: int, j: int) -> bool:
             return (kind == _FACTOR and (i, j) in screened) or (kind == _ANCHOR and (i, j) not in screened)
 
-        # a doubled character that folding could turn into a keyword (支支付宝) also needs the full check
-        relevant: set[str] = {ch + ch for ch in self._repeat_chars}
+        # a doubled character that folding could turn into a keyword (支支付宝) also needs the full check,
+        # and so does a character the list table cannot normalise (it may hide a keyword: 微\U000e0067信)
+        relevant: set[str] = {ch + ch for ch in self._repeat_chars} | {chr(cp) for cp in self.tables.keyword_beyond}
         neutral: dict[str, set[int]] = {}  # phrase -> rules it is an exception of
         for pattern, payload in zip(self._patterns, self._payloads, strict=True):
             if any(kind == _KEYWORD or gate(kind, i, j) for kind, i, j in payload):
@@ -366,6 +376,7 @@ class Checker:
         # cannot occur in a keyword view (control characters are deleted by normalisation)
         self._screen = ahocorasick_rs.AhoCorasick(screen or ["\x00"], matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
         self._always = bool(self._always_patterns)
+        self._beyond = bool(self.tables.keyword_beyond)
 
     # ---------------------------------------------------------------- check
     def _add_collapsed_hits(self, views: Views, hits: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
@@ -437,6 +448,11 @@ class Checker:
         kw = text.translate(self._keyword_list)
         screen = self._screen.find_matches_as_indexes(kw)
         relevant = bool(screen) and min(screen)[0] < self._screen_relevant
+        if relevant and self._beyond:
+            # a character past the list table (a flag emoji's invisible tags) is normalised too
+            kw = finish_keyword_view(kw, self.tables)
+            screen = self._screen.find_matches_as_indexes(kw)
+            relevant = bool(screen) and min(screen)[0] < self._screen_relevant
         # order numbers, tracking numbers and dates run together are the usual digit runs: their
         # lengths rule them out before any validation
         numbers = (
@@ -522,11 +538,10 @@ class Checker:
         text = views.text
         keyed: list[tuple[int, int, str, Finding]] = []
         for i, items in located.items():
-            cr = self.rules[i]
-            static = self._finding_fields[i]
+            static, plain, refused, refusal_aware = self._finding_meta[i]
             for o_s, o_e, detector in _merge(items) if len(items) > 1 else items:
-                refusal = cr.rule.refusal_aware and self._is_refusal(views, o_s)
-                severity = cr.severity.lowered() if refusal else cr.severity
+                refusal = refusal_aware and self._is_refusal(views, o_s)
+                severity, rank = refused if refusal else plain
                 finding = _fast_model(
                     Finding,
                     {
@@ -539,7 +554,7 @@ class Checker:
                         "detector": detector,
                     },
                 )
-                keyed.append((o_s, -severity.rank, cr.id, finding))
+                keyed.append((o_s, -rank, static["rule_id"], finding))
         keyed.sort(key=_FINDING_ORDER)
         return _fast_model(
             CheckResult,

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
+from operator import methodcaller
 
 import opencc
 from pypinyin.pinyin_dict import pinyin_dict
@@ -110,6 +111,7 @@ def sound_alike_spellings(term: str, limit: int = 5000) -> list[str]:
 
 
 _REPEATED_CHAR = re.compile(r"(\D)\1+")
+_FIRST_GROUP = methodcaller("group", 1)  # a C-level replacement: re expands a "\1" template in Python
 _RUN_START = re.compile(r"(\D)\1*|\d")  # one match per character of the collapsed view
 _TABLE_SIZE = 0x20000  # BMP + the emoji planes; characters beyond are left as they are
 
@@ -122,6 +124,29 @@ def as_list_table(table: dict[int, str]) -> list[str | None]:
         if cp < _TABLE_SIZE:
             out[cp] = value if value else None
     return out
+
+
+def beyond_list_table(table: dict[int, str]) -> dict[int, str | None]:
+    """The mappings `as_list_table` leaves out (code points past its size, such as the invisible
+    tag characters U+E0000–E007F inside flag emoji), for a second translate when one occurs."""
+    return {cp: value or None for cp, value in table.items() if cp >= _TABLE_SIZE}
+
+
+_BEYOND_LIST_TABLE = re.compile(f"[{chr(_TABLE_SIZE)}-\U0010ffff]")
+
+
+def keyword_view(text: str, tables: Tables) -> str:
+    """The keyword view of `text`: one list-table translate, and a second pass in the rare case of
+    a character past the list table."""
+    return finish_keyword_view(text.translate(tables.keyword_list), tables)
+
+
+def finish_keyword_view(view: str, tables: Tables) -> str:
+    """Apply the mappings past the list table to a list-translated view, if it holds any such
+    character (the checker calls this only when its screen saw one)."""
+    if tables.keyword_beyond and _BEYOND_LIST_TABLE.search(view):
+        return view.translate(tables.keyword_beyond)
+    return view
 
 
 def length_table(table: dict[int, str]) -> bytes:
@@ -167,6 +192,7 @@ class Tables:
     keyword_list: list[str | None] = field(repr=False, default_factory=list)
     keyword_lengths: bytes = field(repr=False, default=b"")
     keyword_marks: list[str] = field(repr=False, default_factory=list)
+    keyword_beyond: dict[int, str | None] = field(repr=False, default_factory=dict)
     digits_list: list[str | None] = field(repr=False, default_factory=list)
     numeral_runs: re.Pattern[str] = field(repr=False, default=re.compile("(?!)"))
 
@@ -210,7 +236,7 @@ class Views:
 
     @_computed_once
     def keyword(self) -> str:
-        return self.text.translate(self.tables.keyword_list)
+        return keyword_view(self.text, self.tables)
 
     @_computed_once
     def digits(self) -> str:
@@ -252,7 +278,7 @@ class Views:
 
         Digits are left alone: 13800000000 must stay a phone number.
         """
-        return _REPEATED_CHAR.sub(r"\1", self.keyword)
+        return _REPEATED_CHAR.sub(_FIRST_GROUP, self.keyword)
 
     @_computed_once
     def collapsed_index(self) -> list[int]:
