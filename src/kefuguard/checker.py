@@ -57,7 +57,7 @@ def shared_tables() -> Tables:
     data = load_engine_data()
     keyword, link = build_tables()
     digits = build_digit_table(data.numerals)
-    numeral_chars = "".join(sorted({chr(c) for c in digits}))
+    numeral_chars = {chr(c) for c in digits}
     return Tables(
         keyword,
         link,
