@@ -448,9 +448,9 @@ class Checker:
         kw = text.translate(self._keyword_list)
         screen = self._screen.find_matches_as_indexes(kw)
         relevant = bool(screen) and min(screen)[0] < self._screen_relevant
-        if relevant and self._beyond:
+        if relevant and self._beyond and (finished := finish_keyword_view(kw, self.tables)) is not kw:
             # a character past the list table (a flag emoji's invisible tags) is normalised too
-            kw = finish_keyword_view(kw, self.tables)
+            kw = finished
             screen = self._screen.find_matches_as_indexes(kw)
             relevant = bool(screen) and min(screen)[0] < self._screen_relevant
         # order numbers, tracking numbers and dates run together are the usual digit runs: their

@@ -37,12 +37,12 @@ class DetectorContext:
 
     def __post_init__(self) -> None:
         # one compiled alternation per word list: a regex search beats a Python loop over words
-        for name in ("negative", "qq", "wechat", "bank", "phone"):
-            object.__setattr__(self, f"_{name}_re", _words_regex(getattr(self, name)))
+        searches = {name: _words_regex(getattr(self, name)).search for name in ("negative", "qq", "wechat", "bank", "phone")}
+        object.__setattr__(self, "_searches", searches)
 
     def mentions(self, snippet: str, kind: str) -> bool:
         """Whether `snippet` contains a context word of `kind` (negative, qq, wechat, bank, phone)."""
-        return getattr(self, f"_{kind}_re").search(snippet) is not None
+        return self._searches[kind](snippet) is not None
 
     def before(self, view: str, start: int, window: int | None = None) -> str:
         w = self.window if window is None else window

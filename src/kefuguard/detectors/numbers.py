@@ -21,7 +21,8 @@ _RUNS = re.compile(r"\d{5,}x?")
 _MOBILE = re.compile(r"(?:86)?(1[3-9]\d{9})")
 _LANDLINE = re.compile(r"0[1-9]\d{8,10}")
 _HOTLINE = re.compile(r"[48]00\d{7}")
-_LETTER = re.compile(r"[a-z]")
+_LETTERS_BEFORE = re.compile(r"[a-z]*\Z")  # searched up to a run's start: the letters glued to it
+_ALLOWED_GLUE = ("q", "qq", "v", "vx", "wx", "tel", "qq号", "x")
 
 
 @lru_cache(maxsize=4096)
@@ -41,10 +42,7 @@ def is_phone_number(digits: str) -> bool:
 
 def _glued_letters(view: str, start: int) -> str:
     """Letters immediately before a run (SF1234…, vx1928…)."""
-    i = start
-    while i > 0 and _LETTER.match(view[i - 1]):
-        i -= 1
-    return view[i:start]
+    return view[_LETTERS_BEFORE.search(view, 0, start).start() : start]
 
 
 def _classify(run: str, before: str, glued: str, ctx: DetectorContext) -> str | None:
@@ -107,8 +105,7 @@ def find_numbers(digit_view: str, ctx: DetectorContext) -> list[Detection]:
         if ctx.mentions(before, "negative"):
             continue
         glued = _glued_letters(digit_view, start)
-        allowed_glue = ("q", "qq", "v", "vx", "wx", "tel", "qq号", "x")
-        if glued and not any(glued.endswith(a) for a in allowed_glue):
+        if glued and not glued.endswith(_ALLOWED_GLUE):
             continue  # tracking numbers (sf1234…, yt…, jd…) and codes
         kind = _classify(m.group(), before, glued, ctx)
         if kind:
