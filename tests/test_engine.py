@@ -182,3 +182,17 @@ def test_results_can_be_changed_like_any_model_without_touching_others(checkers)
     again = checker.check("您好")
     assert again.platform == "jd" and "mine@1" not in again.packs
     assert "mine@1" not in checker.check("加我微信").packs
+
+
+def test_fast_built_results_equal_validated_ones(checkers):
+    """The checker builds results without validation; they must be indistinguishable from
+    validated models (equality, fields set, JSON round trip)."""
+    from kefuguard.findings import CheckResult
+
+    for text in ("您好", "加我微信，电话13800138000", "全网最低价，绝对正品"):
+        result = checkers["pinduoduo"].check(text)
+        again = CheckResult.model_validate_json(result.model_dump_json())
+        assert again == result
+        assert result.model_fields_set == set(CheckResult.model_fields)
+        for finding in result.findings:
+            assert finding.model_fields_set == set(type(finding).model_fields)

@@ -134,20 +134,11 @@ class Checker:
         }
         self.pack_labels = [p.label for p in self.packs if p.label in contributing]
         self._compile_automaton()
-        # what a finding takes from its rule, worked out once: the fixed fields, the severity and
+        # what a finding takes from its rule, worked out once: its fixed fields, the severity and
         # its rank as reported plainly and when mentioned while refusing, and refusal awareness
         self._finding_meta = [
             (
-                {
-                    "rule_id": cr.id,
-                    "category": cr.rule.category,
-                    "title": cr.title,
-                    "penalty": cr.penalty,
-                    "suggestion": cr.suggestion,
-                    "source": cr.source,
-                    "pack": cr.pack_label,
-                    "replacement": cr.rule.replacement,
-                },
+                (cr.id, cr.rule.category, cr.title, cr.penalty, cr.suggestion, cr.source, cr.pack_label, cr.rule.replacement),
                 (cr.severity, cr.severity.rank),
                 (cr.severity.lowered(), cr.severity.lowered().rank),
                 cr.rule.refusal_aware,
@@ -526,36 +517,40 @@ class Checker:
 
     def _result(self, views: Views, spans, detections) -> CheckResult:
         offsets = views.offsets
-        located: dict[int, list[tuple[int, int, str | None]]] = {}
-        for i, items in spans.items():
-            located[i] = [(offsets[s], offsets[e - 1] + 1, None) for s, e in items]
+        text = views.text
+        located = {i: [(offsets[s], offsets[e - 1] + 1, None) for s, e in items] for i, items in spans.items()}
         for i, det in detections:
             if det.in_original:
                 item = (det.start, det.end, det.kind)
             else:
                 item = (offsets[det.start], offsets[det.end - 1] + 1, det.kind)
             located.setdefault(i, []).append(item)
-        text = views.text
         keyed: list[tuple[int, int, str, Finding]] = []
         for i, items in located.items():
             static, plain, refused, refusal_aware = self._finding_meta[i]
             for o_s, o_e, detector in _merge(items) if len(items) > 1 else items:
                 refusal = refusal_aware and self._is_refusal(views, o_s)
                 severity, rank = refused if refusal else plain
-                finding = _fast_model(
-                    Finding,
-                    {
-                        **static,
-                        "severity": severity,
-                        "start": o_s,
-                        "end": o_e,
-                        "matched": text[o_s:o_e],
-                        "refusal": refusal,
-                        "detector": detector,
-                    },
-                )
-                keyed.append((o_s, -rank, static["rule_id"], finding))
-        keyed.sort(key=_FINDING_ORDER)
+                rule_id, category, title, penalty, suggestion, source, pack, replacement = static
+                values = {
+                    "rule_id": rule_id,
+                    "category": category,
+                    "severity": severity,
+                    "title": title,
+                    "start": o_s,
+                    "end": o_e,
+                    "matched": text[o_s:o_e],
+                    "penalty": penalty,
+                    "suggestion": suggestion,
+                    "source": source,
+                    "pack": pack,
+                    "refusal": refusal,
+                    "detector": detector,
+                    "replacement": replacement,
+                }
+                keyed.append((o_s, -rank, rule_id, _fast_model(Finding, values)))
+        if len(keyed) > 1:
+            keyed.sort(key=_FINDING_ORDER)
         return _fast_model(
             CheckResult,
             {"text": text, "platform": self.platform, "findings": [k[3] for k in keyed], "packs": [*self.pack_labels]},
@@ -586,14 +581,16 @@ def _fast_model(cls, values: dict):
     """
     obj = cls.__new__(cls)
     _SET_DICT(obj, "__dict__", values)
-    _SET_FIELDS_SET(obj, set(values))
+    _SET_FIELDS_SET(obj, _ALL_FIELDS[cls].copy())
     _SET_EXTRA(obj, None)
     _SET_PRIVATE(obj, None)
     return obj
 
 
-_CLEAN_FIELDS = frozenset(CheckResult.model_fields)
+_ALL_FIELDS = {cls: set(cls.model_fields) for cls in (Finding, CheckResult)}  # every field is always given
+_CLEAN_FIELDS = _ALL_FIELDS[CheckResult]
 _FINDING_ORDER = itemgetter(0, 1, 2)  # start, most severe first, rule id
+_START = itemgetter(0)
 _NEW_RESULT = CheckResult.__new__
 
 
@@ -602,24 +599,27 @@ def _clean_result(text: str, platform: str, packs: list[str]) -> CheckResult:
     obj = _NEW_RESULT(CheckResult)
     # fresh containers: a caller may assign to or append to a result like any model's
     _SET_DICT(obj, "__dict__", {"text": text, "platform": platform, "findings": [], "packs": [*packs]})
-    _SET_FIELDS_SET(obj, set(_CLEAN_FIELDS))
+    _SET_FIELDS_SET(obj, _CLEAN_FIELDS.copy())
     _SET_EXTRA(obj, None)
     _SET_PRIVATE(obj, None)
     return obj
 
 
 def _merge(items: list[tuple[int, int, str | None]]) -> list[tuple[int, int, str | None]]:
-    """Union of overlapping spans of one rule (加微信 and 微信 → one finding)."""
-    items.sort(key=lambda x: (x[0], -x[1]))
-    merged: list[list] = []
-    for s, e, d in items:
-        if merged and s < merged[-1][1]:
-            if e > merged[-1][1]:
-                merged[-1][1] = e
-            merged[-1][2] = merged[-1][2] or d
+    """Union of overlapping spans of one rule (加微信 and 微信 → one finding); a merged span keeps
+    the first detector name among its parts."""
+    items.sort(key=_START)
+    merged: list[tuple[int, int, str | None]] = []
+    start, end, detector = items[0]
+    for s, e, d in items[1:]:
+        if s < end:
+            end = max(end, e)
+            detector = detector or d
         else:
-            merged.append([s, e, d])
-    return [tuple(m) for m in merged]
+            merged.append((start, end, detector))
+            start, end, detector = s, e, d
+    merged.append((start, end, detector))
+    return merged
 
 
 _CHECKERS: dict[str, Checker] = {}
