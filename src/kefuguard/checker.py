@@ -43,6 +43,7 @@ from kefuguard.rules.loader import check_platform, load_packs
 from kefuguard.rules.model import Category, Penalty, Rule, RulePack, Severity, Source
 
 _KEYWORD, _EXCEPTION, _ANCHOR, _FACTOR = 0, 1, 2, 3
+_NONE: frozenset = frozenset()
 _NO_LATIN_EDGES = (False, False)  # shared, so the hot loop tests identity
 _CLAUSE_TAIL = re.compile("[^。！？!?；;\n，,~～]*")  # matched on a reversed window: the clause's tail
 _REFUSAL_LOOKBACK = 16
@@ -283,8 +284,9 @@ class Checker:
         self._triggers = [any(kind == _KEYWORD for kind, _, _ in pl) for pl in self._payloads]
         self._keyword_rules = [tuple(i for kind, i, _ in pl if kind == _KEYWORD) for pl in self._payloads]
         self._exception_rules = [tuple(i for kind, i, _ in pl if kind == _EXCEPTION) for pl in self._payloads]
-        self._anchored = [frozenset((i, j) for kind, i, j in pl if kind == _ANCHOR) for pl in self._payloads]
-        self._factored = [frozenset((i, j) for kind, i, j in pl if kind == _FACTOR) for pl in self._payloads]
+        # most patterns gate no regex: they share one empty set (a checker holds thousands)
+        self._anchored = [frozenset((i, j) for kind, i, j in pl if kind == _ANCHOR) or _NONE for pl in self._payloads]
+        self._factored = [frozenset((i, j) for kind, i, j in pl if kind == _FACTOR) or _NONE for pl in self._payloads]
         self._edge_letters = [
             (left, right) if left or right else _NO_LATIN_EDGES
             for left, right in ((_is_ascii_letter(p[0]), _is_ascii_letter(p[-1])) for p in self._patterns)

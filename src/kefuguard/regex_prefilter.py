@@ -73,7 +73,7 @@ def first_chars(seq) -> set[str] | None:
     return None
 
 
-_MAX_LITERALS = 512
+_MAX_LITERALS = 256
 _FINITE_REPEAT = 3  # x{0,3} and smaller repeats are expanded; larger ones are not literal sets
 
 
