@@ -196,3 +196,10 @@ def test_fast_built_results_equal_validated_ones(checkers):
         assert result.model_fields_set == set(CheckResult.model_fields)
         for finding in result.findings:
             assert finding.model_fields_set == set(type(finding).model_fields)
+
+
+def test_latin_wechat_alias_must_start_a_word(checkers):
+    """The v of service@qq.com is not a WeChat mention (it reported ice@qq.com as a WeChat id)."""
+    result = checkers["jd"].check("service@qq.com 联系")
+    assert not [f for f in result.findings if f.detector == "wechat_id"]
+    assert [f.matched for f in checkers["jd"].check("加vx abc12345").findings if f.detector == "wechat_id"] == ["abc12345"]

@@ -123,5 +123,9 @@ def find_wechat_ids(keyword_view: str, wechat_prefixes: re.Pattern[str]) -> list
 
 def wechat_prefix_pattern(prefixes: list[str]) -> re.Pattern[str]:
     """Compile the WeChat-id pattern from the alias list (longest prefixes first)."""
-    alts = "|".join(re.escape(p) for p in sorted(set(prefixes), key=len, reverse=True))
+    # a Latin alias (v, vx, wx) must start a word: the v in service@qq.com is no WeChat mention
+    alts = "|".join(
+        (r"(?<![a-z0-9])" if p[0].isascii() and p[0].isalpha() else "") + re.escape(p)
+        for p in sorted(set(prefixes), key=len, reverse=True)
+    )
     return re.compile(rf"(?:{alts})(?:号|id)?(?:是|为|搜|加)?(?P<id>[a-z][a-z0-9]{{5,19}})")
