@@ -73,7 +73,7 @@ def first_chars(seq) -> set[str] | None:
     return None
 
 
-_MAX_LITERALS = 256
+_MAX_LITERALS = 384
 _FINITE_REPEAT = 3  # x{0,3} and smaller repeats are expanded; larger ones are not literal sets
 
 
@@ -159,40 +159,48 @@ def _score(factors: set[str] | None) -> tuple[float, int]:
 
 def _edge_literals(op, av) -> set[str] | None:
     """For a repeat of at least one finite body (\\d{5,}, 哈+): the body's strings. A window of
-    literals may end with one (the repeat starts with a body) or start with one (it ends with one)."""
+    literals may start with one (the repeat ends with a body)."""
     if op in _REPEATS and av[0] >= 1:
         return _sequence_literals(av[2])
     return None
+
+
+def _heads(op, av) -> set[str] | None:
+    """The characters a non-empty element must start with (None if it can match nothing, or the
+    set is unknown). A window of literals may end with one of them: where the element's own
+    strings are open-ended or too many, its first character still narrows the window."""
+    chars = first_chars([(op, av)])
+    return chars if chars and len(chars) <= 64 else None
 
 
 def _sequence_factors(items) -> set[str] | None:
     """The most selective set of literals such that every match of the sequence contains one."""
     elements = [(op, av) for op, av in items if op not in _ZERO_WIDTH]  # look-arounds consume nothing
     literals = [_element_literals(op, av) for op, av in elements]
-    edges = [_edge_literals(op, av) if lit is None else None for (op, av), lit in zip(elements, literals, strict=True)]
     best: set[str] | None = None
-    for start in range(len(elements)):
-        window: set[str] | None = literals[start] if literals[start] is not None else edges[start]
-        for k in range(start + 1, len(elements) + 1):
-            if window is None:
-                break
-            if _score(window) > _score(best):
-                best = window
+
+    def consider(candidate: set[str] | None) -> None:
+        nonlocal best
+        if _score(candidate) > _score(best):
+            best = candidate
+
+    for start, (op, av) in enumerate(elements):
+        window = literals[start] if literals[start] is not None else _edge_literals(op, av)
+        k = start + 1
+        while window is not None:
+            consider(window)
             if k == len(elements):
                 break
-            if literals[k] is not None:
-                window = _product(window, literals[k])
-            else:
-                window = _product(window, edges[k]) if edges[k] is not None else None
-                if window is not None and _score(window) > _score(best):
-                    best = window
+            grown = _product(window, literals[k]) if literals[k] is not None else None
+            if grown is None:  # the next element is open-ended, or the product too large
+                heads = _heads(*elements[k])
+                if heads:
+                    consider(_product(window, heads))
                 break
+            window, k = grown, k + 1
     for (op, av), lit in zip(elements, literals, strict=True):
-        if lit is not None:
-            continue  # already covered by the windows above
-        inner = _inner_factors(op, av)
-        if _score(inner) > _score(best):
-            best = inner
+        if lit is None:
+            consider(_inner_factors(op, av))  # the windows above cover elements with finite strings
     return best
 
 

@@ -114,18 +114,29 @@ def find_numbers(digit_view: str, ctx: DetectorContext) -> list[Detection]:
 
 
 def find_wechat_ids(keyword_view: str, wechat_prefixes: re.Pattern[str]) -> list[Detection]:
-    """A WeChat id right after a WeChat mention: 微信号abc_123, vx: wxid_88…"""
+    """A WeChat id right after a WeChat mention: 微信号abc_123, vx: wxid_88…
+
+    A Latin alias (v, vx, wx) must start a word: the v of service@qq.com is no WeChat mention.
+    (Checked here rather than by look-behinds in the pattern, which would cost it re's fast scan
+    for the alternatives' first characters.)
+    """
     found: list[Detection] = []
-    for m in wechat_prefixes.finditer(keyword_view):
+    m = wechat_prefixes.search(keyword_view)
+    while m is not None:
+        start = m.start()
+        if start and keyword_view[start] in _LATIN and keyword_view[start - 1] in _LATIN_OR_DIGIT:
+            m = wechat_prefixes.search(keyword_view, start + 1)
+            continue
         found.append(Detection("wechat_id", m.start("id"), m.end("id"), m.group("id")))
+        m = wechat_prefixes.search(keyword_view, m.end())
     return found
+
+
+_LATIN = frozenset("abcdefghijklmnopqrstuvwxyz")
+_LATIN_OR_DIGIT = _LATIN | frozenset("0123456789")
 
 
 def wechat_prefix_pattern(prefixes: list[str]) -> re.Pattern[str]:
     """Compile the WeChat-id pattern from the alias list (longest prefixes first)."""
-    # a Latin alias (v, vx, wx) must start a word: the v in service@qq.com is no WeChat mention
-    alts = "|".join(
-        (r"(?<![a-z0-9])" if p[0].isascii() and p[0].isalpha() else "") + re.escape(p)
-        for p in sorted(set(prefixes), key=len, reverse=True)
-    )
+    alts = "|".join(re.escape(p) for p in sorted(set(prefixes), key=len, reverse=True))
     return re.compile(rf"(?:{alts})(?:号|id)?(?:是|为|搜|加)?(?P<id>[a-z][a-z0-9]{{5,19}})")
