@@ -528,10 +528,12 @@ class Checker:
                 item = (offsets[det.start], offsets[det.end - 1] + 1, det.kind)
             located.setdefault(i, []).append(item)
         keyed: list[tuple[int, int, str, Finding]] = []
+        # no negation anywhere in the message: no finding in it can be a refusal (most messages)
+        negations = self._negation_re is not None and self._negation_re.search(views.keyword) is not None
         for i, items in located.items():
             static, plain, refused, refusal_aware = self._finding_meta[i]
             for o_s, o_e, detector in _merge(items) if len(items) > 1 else items:
-                refusal = refusal_aware and self._is_refusal(views, o_s)
+                refusal = negations and refusal_aware and self._is_refusal(views, o_s)
                 severity, rank = refused if refusal else plain
                 rule_id, category, title, penalty, suggestion, source, pack, replacement = static
                 values = {
