@@ -67,13 +67,18 @@ def _classify(run: str, before: str, glued: str, ctx: DetectorContext) -> str | 
 
 def _plausible_length(run: str) -> bool:
     """Could a run this long be any kind of number we detect? A cheap filter before context."""
-    n = len(run.rstrip("x"))
+    body = run.rstrip("x")
+    return _plausible(len(body), body[:2])
+
+
+def _plausible(n: int, head: str) -> bool:
+    """The length rules, given a run's length and its first two digits (used for 12 and 13)."""
     if n <= 11 or 16 <= n <= 19:
         return True  # QQ, mobile, landline, hotline; bank card; ID card (18)
     if n == 12:
-        return run.startswith("0")  # landline with a four-digit area code
+        return head.startswith("0")  # landline with a four-digit area code
     if n == 13:
-        return run.startswith("86")  # mobile with the country code
+        return head == "86"  # mobile with the country code
     return False
 
 
@@ -86,9 +91,13 @@ def has_plausible_run(keyword_view: str, runs: re.Pattern[str], digit_table: lis
     """
     found = runs.search(keyword_view)
     while found is not None:
-        if _plausible_length(found.group().translate(digit_table)):
+        start, end = found.span()
+        n = end - start
+        # numerals map one to one onto digits: only a 12- or 13-long run needs its head read
+        head = keyword_view[start : start + 2].translate(digit_table) if n in (12, 13) else ""
+        if _plausible(n, head):
             return True
-        found = runs.search(keyword_view, found.end())
+        found = runs.search(keyword_view, end)
     return False
 
 
