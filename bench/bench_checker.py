@@ -146,8 +146,13 @@ def main() -> None:
     t0 = time.perf_counter()
     checker = Checker(args.platform)
     build_s = time.perf_counter() - t0
-    keywords = list(checker._patterns)  # every keyword, alias expansion and exception the checker scans for
+    keywords = list(checker._patterns)  # every string the checker's automaton scans for
+    # the same without the literals the checker derives from regexes (rule keywords, aliases,
+    # exceptions and anchors only): fewer patterns make the raw scan faster, so this is the
+    # stricter floor, and the ratio below is taken against the faster of the two
+    written = [p for p, pl in zip(checker._patterns, checker._payloads, strict=True) if any(k < 3 for k, _, _ in pl)]
     raw = ahocorasick_rs.AhoCorasick(keywords)
+    raw_written = ahocorasick_rs.AhoCorasick(written)
     alternation = re.compile("|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)))
     flagged = sum(1 for m in messages if checker.check(m).findings)
     naive_subset = messages[: max(2000, len(messages) // 5)]  # the naive regex is slow: a fifth of the set
@@ -155,6 +160,7 @@ def main() -> None:
         {
             "kefuguard Checker.check (full)": (checker.check, messages),
             "raw ahocorasick-rs scan, no normalisation": (lambda m: raw.find_matches_as_indexes(m), messages),
+            "raw scan, written keywords only": (lambda m: raw_written.find_matches_as_indexes(m), messages),
             "naive re alternation": (lambda m: alternation.findall(m), naive_subset),
         },
         args.rounds,
@@ -163,7 +169,8 @@ def main() -> None:
     rows = list(measured.items())
     lines = [
         f"Platform `{args.platform}`, {len(messages):,} messages (mean {statistics.mean(map(len, messages)):.0f} chars, "
-        f"{flagged / len(messages):.1%} flagged), {len(keywords):,} patterns, {len(checker.rules)} rules; "
+        f"{flagged / len(messages):.1%} flagged), {len(keywords):,} patterns ({len(written):,} written in the packs), "
+        f"{len(checker.rules)} rules; "
         f"checker build {build_s:.2f} s; one core; fastest of {args.rounds} interleaved passes per chunk of {args.chunk}.",
         "",
         "| matcher | messages/s | p50 µs | p99 µs |",
@@ -171,8 +178,8 @@ def main() -> None:
     ]
     for name, (rate, p50, p99) in rows:
         lines.append(f"| {name} | {rate:,.0f} | {p50:.1f} | {p99:.1f} |")
-    full, floor = rows[0][1][0], rows[1][1][0]
-    lines += ["", f"Full checker / raw scan throughput: {full / floor:.3f} (target ≥ 0.10); p99 target < 100 µs."]
+    full, floor = rows[0][1][0], max(rows[1][1][0], rows[2][1][0])
+    lines += ["", f"Full checker / faster raw scan throughput: {full / floor:.3f} (target ≥ 0.10); p99 target < 100 µs."]
     report = "\n".join(lines)
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -44,6 +44,7 @@ EVASIONS = [
     ("电话 138 0013 8000", "common.diversion.phone", "138 0013 8000"),
     ("打13800138000", "common.diversion.phone", "13800138000"),
     ("一三八零零一三八零零零", "common.diversion.phone", "一三八零零一三八零零零"),
+    ("电话١٣٨٠٠١٣٨٠٠٠", "common.diversion.phone", "١٣٨٠٠١٣٨٠٠٠"),  # Arabic-Indic digits (NFKC keeps them)
     ("①③⑧⓪⓪①③⑧⓪⓪⓪", "common.diversion.phone", "①③⑧⓪⓪①③⑧⓪⓪⓪"),
     ("壹叁捌零零壹叁捌零零零", "common.diversion.phone", "壹叁捌零零壹叁捌零零零"),
     ("138-0013-8000找我", "common.diversion.phone", "138-0013-8000"),

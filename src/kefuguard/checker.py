@@ -68,8 +68,9 @@ def shared_tables() -> Tables:
         keyword_marks=length_marks(keyword),
         keyword_beyond=beyond_list_table(keyword),
         digits_list=as_list_table(digits),
-        # number detectors only look at runs of 5+ digits/numerals
-        numeral_runs=re.compile(char_class(numeral_chars)[:-1] + "\\d]{5,}"),
+        # number detectors only look at runs of 5+ digits/numerals (0-9 spelled out: a \d in the
+        # class makes re look every character up in the Unicode database, twice as slow)
+        numeral_runs=re.compile(char_class(numeral_chars | set("0123456789")) + "{5,}"),
     )
 
 
@@ -291,6 +292,10 @@ class Checker:
             (left, right) if left or right else _NO_LATIN_EDGES
             for left, right in ((_is_ascii_letter(p[0]), _is_ascii_letter(p[-1])) for p in self._patterns)
         ]
+        # what a hit of each pattern means, in one tuple: the hot loop unpacks it once per hit
+        self._hit_roles = list(
+            zip(self._keyword_rules, self._exception_rules, self._anchored, self._edge_letters, strict=True)
+        )
         self._ac = ahocorasick_rs.AhoCorasick(self._patterns) if self._patterns else None
         # folding repeated characters can only create a new match if the repeated character
         # stands inside a keyword or exception of three or more characters (付 in 支付宝): a repeat
@@ -468,18 +473,18 @@ class Checker:
         exceptions: dict[int, list[tuple[int, int]]] = {}
         runnable: set[tuple[int, int]] = set()
         if hits:
-            keyword_rules, exception_rules, anchors = self._keyword_rules, self._exception_rules, self._anchored
-            edges = self._edge_letters
+            hit_roles = self._hit_roles
             anchored = []
             for k, s, e in hits:
-                if keyword_rules[k] and (edges[k] is _NO_LATIN_EDGES or self._edges_ok(views, k, s, e)):
-                    for i in keyword_rules[k]:
+                keyword_rules, exception_rules, anchors, edges = hit_roles[k]
+                if keyword_rules and (edges is _NO_LATIN_EDGES or self._edges_ok(views, k, s, e)):
+                    for i in keyword_rules:
                         spans.setdefault(i, []).append((s, e))
-                if exception_rules[k]:
-                    for i in exception_rules[k]:
+                if exception_rules:
+                    for i in exception_rules:
                         exceptions.setdefault(i, []).append((s, e))
-                if anchors[k]:
-                    anchored.append(anchors[k])
+                if anchors:
+                    anchored.append(anchors)
             # a keyword inside one of its rule's exceptions (唯一 in 唯一的区别) does not count
             if exceptions and spans:
                 for i, exc in exceptions.items():
@@ -496,9 +501,7 @@ class Checker:
                 runnable = {ij for ij in set().union(*anchored) if ij not in needs or ij in found_factors}
         if not (spans or runnable or links or mails or contacts or always):
             return _clean_result(text, self.platform, self.pack_labels)
-        for i, j in runnable:
-            self._run_pattern(kw, i, j, spans, exceptions)
-        for i, j in self._always_patterns:
+        for i, j in (*runnable, *self._always_patterns) if self._always else runnable:
             self._run_pattern(kw, i, j, spans, exceptions)
         detections = (
             self._detect(views, bool(spans), contacts, links, mails)

@@ -56,6 +56,8 @@ def build_tables() -> tuple[dict[int, str], dict[int, str]]:
             continue
         folded = unicodedata.normalize("NFKC", ch).lower()
         folded = "".join(t2s.get(ord(c), c) for c in folded)
+        if len(folded) == 1 and unicodedata.decimal(folded, None) is not None:
+            folded = str(unicodedata.decimal(folded))  # ١٣٨ (Arabic-Indic), ১৩৮ … → 138: NFKC keeps them
         if folded != ch and len(folded) == 1:
             link[cp] = folded
         if ch in _KEPT_SYMBOLS:
@@ -198,6 +200,8 @@ class Tables:
 
 
 def build_digit_table(numerals: dict[str, list[str]]) -> dict[int, str]:
+    """The curated Chinese/circled/financial numerals → ASCII digits (other scripts' decimal
+    digits are already ASCII in the keyword view)."""
     table: dict[int, str] = {}
     for digit, chars in numerals.items():
         for ch in chars:

@@ -17,7 +17,7 @@ from stdnum.cn import ric
 
 from kefuguard.detectors.base import Detection, DetectorContext
 
-_RUNS = re.compile(r"\d{5,}x?")
+_RUNS = re.compile(r"[0-9]{5,}x?")  # the digit view holds ASCII digits only
 _MOBILE = re.compile(r"(?:86)?(1[3-9]\d{9})")
 _LANDLINE = re.compile(r"0[1-9]\d{8,10}")
 _HOTLINE = re.compile(r"[48]00\d{7}")
