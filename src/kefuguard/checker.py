@@ -1,9 +1,11 @@
 """The message checker: rule packs + normaliser + detectors compiled into one reusable object.
 
-Build a `Checker` once per platform (it compiles every keyword, alias and exception into one
-Aho-Corasick automaton), then call `check(text)` as often as you like, from any thread: checking
-touches no shared mutable state. Clean messages — most of them — cost a few translate passes and
-one automaton scan; offsets, refusal context and validators run only where something was hit.
+Build a `Checker` once per platform (it compiles every keyword, alias, exception, anchor and
+regex-derived literal into Aho-Corasick automata), then call `check(text)` as often as you like,
+from any thread: checking touches no shared mutable state. Clean messages — most of them — cost
+one translate, one scan of the small screening automaton and two character-class searches;
+the overlapping scan, regexes, validators, offsets and refusal context run only where something
+was hit.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ class CompiledRule:
     source: Source
     suggestion: str
     detectors: frozenset[str]
-    patterns: list[tuple[re.Pattern[str], bool]] = field(default_factory=list)
+    patterns: list[re.Pattern[str]] = field(default_factory=list)  # compiled, in the rule's order
 
     @property
     def id(self) -> str:
@@ -202,7 +204,7 @@ class Checker:
                         source=(ov and ov.source) or rule.source,
                         suggestion=(ov and ov.suggestion) or rule.suggestion,
                         detectors=frozenset(d.name for d in rule.match.detectors),
-                        patterns=[(prefiltered(p.regex), bool(p.anchors)) for p in rule.match.patterns],
+                        patterns=[prefiltered(p.regex) for p in rule.match.patterns],
                     )
                 )
         return compiled
@@ -280,9 +282,6 @@ class Checker:
                     payloads[spelling] = list(keyword_payloads)
         self._patterns = list(payloads)
         self._payloads = [tuple(payloads[p]) for p in self._patterns]
-        # a hit matters only if it carries a keyword or an anchor; exception-only hits (第一次,
-        # 最近 …) are consulted later but never make a message leave the fast path
-        self._triggers = [any(kind == _KEYWORD for kind, _, _ in pl) for pl in self._payloads]
         self._keyword_rules = [tuple(i for kind, i, _ in pl if kind == _KEYWORD) for pl in self._payloads]
         self._exception_rules = [tuple(i for kind, i, _ in pl if kind == _EXCEPTION) for pl in self._payloads]
         # most patterns gate no regex: they share one empty set (a checker holds thousands)
@@ -312,17 +311,17 @@ class Checker:
             re.compile("(" + char_class(self._repeat_chars) + r")\1") if self._repeat_chars else re.compile("(?!)")
         )
         self._regexes = [
-            [(regex, "hit" in regex.groupindex) for regex, _ in cr.patterns] for cr in self.rules
+            [(regex, "hit" in regex.groupindex) for regex in cr.patterns] for cr in self.rules
         ]
 
     def _compile_screen(self) -> None:
         """A smaller automaton that only decides whether a message needs the full check.
 
-        It holds what can start a finding (keywords and their spellings, and the rarer of each
-        regex's two gates: its anchors or its derived literals; doubled characters that folding
-        repeats could turn into a keyword) plus, as neutral entries,
-        exception phrases (最近, 第一次, 唯一的区别). Scanned leftmost-longest, 最近 hides 最, so
-        the most common clean messages leave after one scan that reports only neutral entries.
+        It holds what can start a finding (keywords and their spellings; the rarer of each regex's
+        two gates, its anchors or its derived literals; doubled characters that folding repeats
+        could turn into a keyword) plus, as neutral entries, exception phrases (唯一的区别, 第一次).
+        Scanned leftmost-longest, 唯一的区别 hides 唯一, so a clean message whose only hits are
+        excused keywords leaves after one scan that reports neutral entries only.
 
         A neutral phrase must not hide anything that matters. It is dropped when a relevant string
         inside it is a regex gate or a keyword it does not excuse. A relevant string that starts
