@@ -178,11 +178,13 @@ def _sequence_factors(items) -> set[str] | None:
     elements = [(op, av) for op, av in items if op not in _ZERO_WIDTH]  # look-arounds consume nothing
     literals = [_element_literals(op, av) for op, av in elements]
     best: set[str] | None = None
+    best_score = _score(None)
 
     def consider(candidate: set[str] | None) -> None:
-        nonlocal best
-        if _score(candidate) > _score(best):
-            best = candidate
+        nonlocal best, best_score
+        score = _score(candidate)
+        if score > best_score:
+            best, best_score = candidate, score
 
     for start, (op, av) in enumerate(elements):
         window = literals[start] if literals[start] is not None else _edge_literals(op, av)
