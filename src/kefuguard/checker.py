@@ -36,7 +36,6 @@ from kefuguard.normalize import (
     char_class,
     finish_keyword_view,
     length_marks,
-    length_table,
     sound_alike_spellings,
 )
 from kefuguard.regex_prefilter import prefiltered, required_factors, weakest
@@ -66,7 +65,6 @@ def shared_tables() -> Tables:
         link,
         digits,
         keyword_list=as_list_table(keyword),
-        keyword_lengths=length_table(keyword),
         keyword_marks=length_marks(keyword),
         keyword_beyond=beyond_list_table(keyword),
         digits_list=as_list_table(digits),

@@ -151,18 +151,10 @@ def finish_keyword_view(view: str, tables: Tables) -> str:
     return view
 
 
-def length_table(table: dict[int, str]) -> bytes:
-    """For every code point, how many keyword-view characters it becomes (0 = deleted)."""
-    lengths = bytearray(b"\x01" * 0x110000)
-    for cp, value in table.items():
-        lengths[cp] = min(len(value), 255)
-    return bytes(lengths)
-
-
 def length_marks(table: dict[int, str]) -> list[str]:
     """A translate table giving, for every code point below the list table's size, one character
-    whose code is how many keyword-view characters it becomes: `Views.offsets` reads the whole
-    message's lengths with one C-level translate."""
+    whose code is how many keyword-view characters it becomes (0 = deleted): `Views.offsets`
+    reads the whole message's lengths with one C-level translate."""
     marks = ["\x01"] * _TABLE_SIZE
     for cp, value in table.items():
         if cp < _TABLE_SIZE:
@@ -192,7 +184,6 @@ class Tables:
     link: dict[int, str]
     digits: dict[int, str]
     keyword_list: list[str | None] = field(repr=False, default_factory=list)
-    keyword_lengths: bytes = field(repr=False, default=b"")
     keyword_marks: list[str] = field(repr=False, default_factory=list)
     keyword_beyond: dict[int, str | None] = field(repr=False, default_factory=dict)
     digits_list: list[str | None] = field(repr=False, default_factory=list)
@@ -254,26 +245,18 @@ class Views:
     def offsets(self) -> list[int]:
         """offsets[i] = index in the original text of keyword-view character i (plus an end sentinel)."""
         text = self.text
-        if self.tables.keyword_marks:
-            try:
-                marks = text.translate(self.tables.keyword_marks).encode("latin-1")
-            except UnicodeEncodeError:
-                marks = None  # a character beyond the list table: count them one by one
+        marks = text.translate(self.tables.keyword_marks)  # per character: its length, as a code
+        try:
+            counts = marks.encode("latin-1")
+        except UnicodeEncodeError:  # a character past the list table is left as itself
+            beyond = self.tables.keyword_beyond
+            counts = bytes(ord(m) if m <= "\xff" else len(beyond.get(ord(m), m) or "") for m in marks)
+        if len(counts) - counts.count(0) == len(self.keyword):
             # the usual case, characters kept or deleted but none expanded: one C-level pass
-            if marks is not None and len(marks) - marks.count(0) == len(self.keyword):
-                out = list(itertools.compress(range(len(text)), marks))
-                out.append(len(text))
-                return out
-        lengths = self.tables.keyword_lengths
-        out = []
-        append = out.append
-        for i, ch in enumerate(self.text):
-            n = lengths[ord(ch)]
-            if n == 1:
-                append(i)
-            elif n:
-                out.extend([i] * n)
-        out.append(len(self.text))
+            out = list(itertools.compress(range(len(text)), counts))
+        else:
+            out = [i for i, n in enumerate(counts) for _ in range(n)]
+        out.append(len(text))
         return out
 
     @_computed_once
