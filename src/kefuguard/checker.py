@@ -169,6 +169,7 @@ class Checker:
         self._keyword_list = self.tables.keyword_list
         self._numeral_runs = self.tables.numeral_runs
         self._digits_list = self.tables.digits_list
+        self._beyond = bool(self.tables.keyword_beyond)  # characters past the list table need a second pass
         self._compile_screen()
 
     # ---------------------------------------------------------------- compile
@@ -370,8 +371,6 @@ class Checker:
         # an automaton needs at least one pattern: a checker with nothing to scan for gets one that
         # cannot occur in a keyword view (control characters are deleted by normalisation)
         self._screen = ahocorasick_rs.AhoCorasick(screen or ["\x00"], matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
-        self._always = bool(self._always_patterns)
-        self._beyond = bool(self.tables.keyword_beyond)
 
     # ---------------------------------------------------------------- check
     def _add_collapsed_hits(self, views: Views, hits: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
@@ -450,20 +449,16 @@ class Checker:
             relevant = bool(screen) and min(screen)[0] < self._screen_relevant
         # order numbers, tracking numbers and dates run together are the usual digit runs: their
         # lengths rule them out before any validation
-        numbers = (
-            self._number_rules
-            and self._numeral_runs.search(kw) is not None
-            and has_plausible_run(kw, self._numeral_runs, self._digits_list)
-        )
+        numbers = self._number_rules and has_plausible_run(kw, self._numeral_runs, self._digits_list)
         links = self._url_rules and _LATIN_PAIR.search(kw) is not None and _URL_GATE.search(text) is not None
         mails = self._email_rules and ("@" in text or "＠" in text)
-        always = self._always
+        always = bool(self._always_patterns)
         if not (relevant or numbers or links or mails or always):
             return _clean_result(text, self.platform, self.pack_labels)
         repeats = relevant and self._repeat_gate.search(kw) is not None
         contacts = self._contact_numbers(kw) if numbers else []  # kept for the findings
         views = Views(text, self.tables, kw)
-        hits = self._ac.find_matches_as_indexes(kw, overlapping=True) if relevant or repeats or always else []
+        hits = self._ac.find_matches_as_indexes(kw, overlapping=True) if relevant or always else []
         if repeats:
             hits = self._add_collapsed_hits(views, hits)
         spans: dict[int, list[tuple[int, int]]] = {}  # rule -> keyword-view spans
@@ -498,7 +493,7 @@ class Checker:
                 runnable = {ij for ij in set().union(*anchored) if ij not in needs or ij in found_factors}
         if not (spans or runnable or links or mails or contacts or always):
             return _clean_result(text, self.platform, self.pack_labels)
-        for i, j in (*runnable, *self._always_patterns) if self._always else runnable:
+        for i, j in (*runnable, *self._always_patterns) if always else runnable:
             self._run_pattern(kw, i, j, spans, exceptions)
         detections = (
             self._detect(views, bool(spans), contacts, links, mails)
