@@ -59,6 +59,14 @@ def local_day(moment: dt.datetime) -> dt.date:
 # Segmentation: turns and sessions
 
 
+def _set_timing(item: Turn | Session) -> None:
+    """The local day a turn or session starts on, and its response time if it was answered."""
+    item.day = local_day(item.start)
+    item.response_seconds = (
+        (item.reply_at - item.start).total_seconds() if item.outcome == "answered" and item.reply_at is not None else None
+    )
+
+
 @dataclass(slots=True)
 class Turn:
     """Buyer messages up to the first valid reply; timed from the first buyer message only.
@@ -82,11 +90,7 @@ class Turn:
     response_seconds: float | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self.day = local_day(self.start)
-        self.response_seconds = (
-            (self.reply_at - self.start).total_seconds()
-            if self.outcome == "answered" and self.reply_at is not None else None
-        )
+        _set_timing(self)
 
 
 @dataclass(slots=True)
@@ -104,11 +108,7 @@ class Session:
     response_seconds: float | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self.day = local_day(self.start)
-        self.response_seconds = (
-            (self.reply_at - self.start).total_seconds()
-            if self.outcome == "answered" and self.reply_at is not None else None
-        )
+        _set_timing(self)
 
 
 def is_valid_reply(message: Message, profile: MetricProfile) -> bool:
