@@ -36,8 +36,27 @@ def is_phone_number(digits: str) -> bool:
     national = national[1:] if national.startswith("0") else national
     if not national.isdigit():
         return False
-    number = phonenumbers.PhoneNumber(country_code=86, national_number=int(national))
-    return phonenumbers.is_valid_number(number)
+    try:
+        number = phonenumbers.PhoneNumber(country_code=86, national_number=int(national))
+        return phonenumbers.is_valid_number(number)
+    except Exception:  # a validator's failure means "not valid", never an error for the caller
+        return False
+
+
+def _valid_id_card(number: str) -> bool:
+    """python-stdnum's resident-ID check; any failure inside it means "not valid" (its birth-place
+    table raises KeyError for some county codes), never an exception for the caller."""
+    try:
+        return ric.is_valid(number)
+    except Exception:
+        return False
+
+
+def _valid_luhn(number: str) -> bool:
+    try:
+        return luhn.is_valid(number)
+    except Exception:
+        return False
 
 
 def _glued_letters(view: str, start: int) -> str:
@@ -48,7 +67,7 @@ def _glued_letters(view: str, start: int) -> str:
 def _classify(run: str, before: str, glued: str, ctx: DetectorContext) -> str | None:
     body = run.rstrip("x")
     if run.endswith("x"):
-        return "id_card" if len(run) == 18 and ric.is_valid(run.upper()) else None
+        return "id_card" if len(run) == 18 and _valid_id_card(run.upper()) else None
     n = len(body)
     if _MOBILE.fullmatch(body) and is_phone_number(body[-11:]):
         return "phone"
@@ -56,9 +75,9 @@ def _classify(run: str, before: str, glued: str, ctx: DetectorContext) -> str | 
         is_phone_number(body) or _HOTLINE.fullmatch(body)
     ):
         return "phone"
-    if n == 18 and ric.is_valid(body):
+    if n == 18 and _valid_id_card(body):
         return "id_card"
-    if 16 <= n <= 19 and luhn.is_valid(body) and (ctx.mentions(before, "bank") or body.startswith("62")):
+    if 16 <= n <= 19 and _valid_luhn(body) and (ctx.mentions(before, "bank") or body.startswith("62")):
         return "bank_card"
     if 5 <= n <= 11 and body[0] != "0" and (ctx.mentions(before[-4:], "qq") or glued.endswith("q")):
         return "qq"
