@@ -546,6 +546,7 @@ class Checker:
                     "refusal": refusal,
                     "detector": detector,
                     "replacement": replacement,
+                    "tags": [],
                 }
                 keyed.append((o_s, -rank, rule_id, _fast_model(Finding, values)))
         if len(keyed) > 1:

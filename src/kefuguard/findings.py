@@ -29,6 +29,7 @@ class Finding(BaseModel):
     refusal: bool = Field(default=False, description="the term was mentioned while refusing (不能加微信)")
     detector: str | None = Field(default=None, description="named detector that found it, if any")
     replacement: str | None = None
+    tags: list[str] = Field(default_factory=list, description="labels a shop gave its own word (ShopSettings)")
 
 
 class CheckResult(BaseModel):
