@@ -10,6 +10,7 @@ was hit.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections import defaultdict
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import ahocorasick_rs
 from pydantic import BaseModel
+from pypinyin import lazy_pinyin
 
 from kefuguard.detectors import DetectorContext, find_emails, find_numbers, find_urls, find_wechat_ids
 from kefuguard.detectors.base import Detection
@@ -35,16 +37,22 @@ from kefuguard.normalize import (
     build_tables,
     char_class,
     finish_keyword_view,
+    latin_letters,
     length_marks,
+    plus_pattern,
     sound_alike_spellings,
 )
 from kefuguard.regex_prefilter import prefiltered, required_factors, weakest
 from kefuguard.rules.engine_data import EngineData, load_engine_data, read_keyword_file
 from kefuguard.rules.loader import check_platform, load_packs
 from kefuguard.rules.model import Category, Penalty, Rule, RulePack, Severity, Source
+from kefuguard.segmentation import is_whole_words
 
 _KEYWORD, _EXCEPTION, _ANCHOR, _FACTOR = 0, 1, 2, 3
 _NONE: frozenset = frozenset()
+_NO_POSITIONS: frozenset = frozenset()
+_WHOLE_WORDS = ("words",)  # verifier: the hit must be whole words in a segmentation
+_DIGIT_EDGES = ("digits",)  # verifier: a pattern with digits at an edge must not continue a number
 _NO_LATIN_EDGES = (False, False)  # shared, so the hot loop tests identity
 _CLAUSE_TAIL = re.compile("[^。！？!?；;\n，,~～]*")  # matched on a reversed window: the clause's tail
 _REFUSAL_LOOKBACK = 16
@@ -71,6 +79,8 @@ def shared_tables() -> Tables:
         # number detectors only look at runs of 5+ digits/numerals (0-9 spelled out: a \d in the
         # class makes re look every character up in the Unicode database, twice as slow)
         numeral_runs=re.compile(char_class(numeral_chars | set("0123456789")) + "{5,}"),
+        latin_letter=latin_letters(keyword),
+        plus=plus_pattern(keyword),
     )
 
 
@@ -114,6 +124,20 @@ class CompiledRule:
 
 def _is_ascii_letter(ch: str) -> bool:
     return "a" <= ch <= "z" or "A" <= ch <= "Z"
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def _words_regex(words: list[str], *, tail: bool) -> re.Pattern[str]:
+    """An alternation of `words`, longest first; `tail` anchors it at the end of the searched
+    range (the words right before a hit), otherwise it is matched at the hit's end."""
+    words = sorted({w for w in words if w}, key=len, reverse=True)
+    if not words:
+        return re.compile("(?!)")
+    body = "|".join(re.escape(w) for w in words)
+    return re.compile(f"(?:{body})\\Z" if tail else f"(?:{body})")
 
 
 class Checker:
@@ -167,6 +191,8 @@ class Checker:
         }
         self._email_rules = "email" in self._detector_rules
         self._keyword_list = self.tables.keyword_list
+        self._latin_letter = self.tables.latin_letter
+        self._plus = self.tables.plus
         self._numeral_runs = self.tables.numeral_runs
         self._digits_list = self.tables.digits_list
         self._beyond = bool(self.tables.keyword_beyond)  # characters past the list table need a second pass
@@ -217,18 +243,46 @@ class Checker:
         return [n for n in out if n]
 
     def _expand(self, keyword: str) -> set[str]:
-        """A keyword plus its evasive spellings, via the alias table."""
+        """A keyword plus its evasive spellings, via the alias table, each also with its Chinese
+        numerals written as digits or financial numerals (二维码 → 2维码, 贰维码)."""
         variants = {keyword}
         for term, aliases in self._norm_aliases.items():
             if term in keyword:
                 for alias in aliases:
                     variants.add(keyword.replace(term, alias))
+        numerals = self._keyword_numerals
+        for variant in list(variants):
+            if numerals.keys() & set(variant):
+                options = [numerals.get(ch, (ch,)) for ch in variant]
+                variants.update("".join(combo) for combo in itertools.islice(itertools.product(*options), 27))
         return variants
+
+    def _pinyin_spellings(self, term: str) -> list[str]:
+        """Spellings of `term` with some characters as their toneless pinyin or its first letter
+        (w信, wei信, 支fu宝, zhi付宝); not every character by first letter alone (wx, zfb: too short
+        to be safe unless engine.yaml lists them as aliases)."""
+        syllables = lazy_pinyin(term)
+        if len(syllables) != len(term) or not all(s.isascii() and s.isalpha() for s in syllables):
+            return []
+        options = [(ch, syl, syl[0]) for ch, syl in zip(term, syllables, strict=True)]
+        out = []
+        for combo in itertools.product(range(3), repeat=len(term)):
+            if all(c == 0 for c in combo) or all(c == 2 for c in combo):
+                continue
+            out.append("".join(opt[c] for opt, c in zip(options, combo, strict=True)))
+        return out
 
     def _compile_automaton(self) -> None:
         self._norm_aliases = {
             self._norm(t): [a for a in (self._norm(x) for x in al) if len(a) >= 2]
             for t, al in self.data.aliases.items()
+        }
+        for term in self.data.pinyin_terms:
+            norm = self._norm(term)
+            known = self._norm_aliases.setdefault(norm, [])
+            known.extend(sp for sp in self._pinyin_spellings(norm) if sp not in known)
+        self._keyword_numerals = {
+            self._norm(k): (self._norm(k), *(self._norm(v) for v in vs)) for k, vs in self.data.keyword_numerals.items()
         }
         own = self._own_names()
         payloads: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
@@ -290,9 +344,13 @@ class Checker:
             (left, right) if left or right else _NO_LATIN_EDGES
             for left, right in ((_is_ascii_letter(p[0]), _is_ascii_letter(p[-1])) for p in self._patterns)
         ]
+        self._verifiers = self._compile_verifiers()
         # what a hit of each pattern means, in one tuple: the hot loop unpacks it once per hit
         self._hit_roles = list(
-            zip(self._keyword_rules, self._exception_rules, self._anchored, self._edge_letters, strict=True)
+            zip(
+                self._keyword_rules, self._exception_rules, self._anchored, self._edge_letters, self._verifiers,
+                strict=True,
+            )
         )
         self._ac = ahocorasick_rs.AhoCorasick(self._patterns) if self._patterns else None
         # folding repeated characters can only create a new match if the repeated character
@@ -312,6 +370,50 @@ class Checker:
         self._regexes = [
             [(regex, "hit" in regex.groupindex) for regex in cr.patterns] for cr in self.rules
         ]
+
+    def _compile_verifiers(self) -> list[tuple | None]:
+        """Per pattern, what a bare hit must also pass (None for most patterns):
+        - ("words",): a term that is also part of ordinary words (京东 in 南京东路) must be whole
+          words in a segmentation of the sentence;
+        - ("context", before, after): an alias that is an everyday word (企鹅, 咸鱼, 1688) needs a
+          contact or platform word right before or after it;
+        - digits at a pattern's edge (1688) must not continue a longer number."""
+        words: set[str] = set()
+        for term in self.data.segmented_terms:
+            norm = self._norm(term)
+            words.add(norm)
+            words.update(a for a in self._norm_aliases.get(norm, ()) if all(_is_cjk(c) for c in a))
+        contexts: dict[str, tuple] = {}
+        for group in self.data.context_terms:
+            before = _words_regex([self._norm(w) for w in group.before], tail=True)
+            after = _words_regex([self._norm(w) for w in group.after], tail=False)
+            for term in group.terms:
+                contexts[self._norm(term)] = ("context", before, after)
+        out: list[tuple | None] = []
+        for pattern in self._patterns:
+            if pattern in contexts:
+                out.append(contexts[pattern])
+            elif pattern in words:
+                out.append(_WHOLE_WORDS)
+            elif pattern[0].isdigit() or pattern[-1].isdigit():
+                out.append(_DIGIT_EDGES)
+            else:
+                out.append(None)
+        self._segmenter_words = tuple(self._norm(w) for w in self.data.segmenter_words)
+        return out
+
+    def _verified(self, views: Views, verify: tuple, s: int, e: int) -> bool:
+        """Whether a keyword hit passes its pattern's extra test (see `_compile_verifiers`)."""
+        kw = views.keyword
+        if verify is _DIGIT_EDGES:
+            return not ((s > 0 and kw[s - 1].isdigit()) or (e < len(kw) and kw[e].isdigit()))
+        if verify is _WHOLE_WORDS:
+            if (s > 0 and kw[s - 1] == kw[s]) or (e < len(kw) and kw[e] == kw[e - 1]):
+                return True  # a doubled edge (微微信信) is an evasion, not an ordinary word
+            o_start, o_end = views.span(s, e)
+            return is_whole_words(views.link, o_start, o_end, self._segmenter_words)
+        _, before, after = verify
+        return before.search(kw, 0, s) is not None or after.match(kw, e) is not None
 
     def _compile_screen(self) -> None:
         """A smaller automaton that only decides whether a message needs the full check.
@@ -386,17 +488,58 @@ class Checker:
                     hits.append((k, start, end))
         return hits
 
-    def _edges_ok(self, views: Views, k: int, s: int, e: int) -> bool:
+    def _add_joined_hits(self, views: Views, hits: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+        """Hits found only once '+' inside a word is deleted instead of read as 加 (微+信)."""
+        extra = self._ac.find_matches_as_indexes(views.joined, overlapping=True) if self._ac else []
+        if extra:
+            index = views.joined_index
+            hits = list(hits)
+            for k, s, e in extra:
+                start, end = index[s], index[e - 1] + 1
+                if end - start > e - s:  # a deleted '+' lies inside: the plain scan could not see it
+                    hits.append((k, start, end))
+        return hits
+
+    def _glued_latin(self, hits: list[tuple[int, int, int]]) -> set[int]:
+        """Keyword-view positions where Latin aliases meet (tb|vx in tbvx)."""
+        edges = self._edge_letters
+        latin = [(s, e) for k, s, e in hits if edges[k] is not _NO_LATIN_EDGES and self._keyword_rules[k]]
+        if len(latin) < 2:
+            return _NO_POSITIONS
+        starts, ends = {s for s, _ in latin}, {e for _, e in latin}
+        return starts & ends
+
+    def _edges_ok(self, views: Views, k: int, s: int, e: int, glued: set[int]) -> bool:
         """Short Latin aliases (tb, vx, qq) must not sit inside a longer Latin word or after a
-        number (1TB is a disk size); a number after them is fine (vx1928…)."""
+        number (1TB is a disk size); a number after them is fine (vx1928…). Letters count in
+        any width (ｈｏｔｅｌ is hotel); the alias's own letter repeated at its edge is part of it
+        (vvx, QQQ, wxxxx), and so is another Latin alias glued to it (tbvx: `glued` holds the
+        keyword-view positions where such hits start or end)."""
         left, right = self._edge_letters[k]
-        if not (left or right):
-            return True
         text = views.text
+        letter = self._latin_letter
         o_start, o_end = views.span(s, e)
-        if left and o_start > 0 and (_is_ascii_letter(text[o_start - 1]) or text[o_start - 1].isdigit()):
+        if left and s not in glued:
+            first, i = self._patterns[k][0], o_start - 1
+            while i >= 0 and letter.get(text[i]) == first:
+                i -= 1
+            if i >= 0 and (text[i] in letter or text[i].isdigit()):
+                return False
+        if right and e not in glued:
+            last, i = self._patterns[k][-1], o_end
+            while i < len(text) and letter.get(text[i]) == last:
+                i += 1
+            if i < len(text) and text[i] in letter:
+                return False
+        return True
+
+    def _straddles_words(self, views: Views, s: int, e: int) -> bool:
+        """A hit whose characters stand apart in the original (抖，音) is an evasion only if the
+        pieces are words of their own (加微，信), not parts of their neighbours (不抖，音乐节)."""
+        o_start, o_end = views.span(s, e)
+        if o_end - o_start == e - s or not (_is_cjk(views.text[o_start]) and _is_cjk(views.text[o_end - 1])):
             return False
-        return not (right and o_end < len(text) and _is_ascii_letter(text[o_end]))
+        return not is_whole_words(views.link, o_start, o_end, self._segmenter_words)
 
     def _is_refusal(self, views: Views, o_start: int) -> bool:
         """Whether a negation (不能, 不可以 …) stands earlier in the same clause, at most
@@ -447,6 +590,14 @@ class Checker:
             kw = finished
             screen = self._screen.find_matches_as_indexes(kw)
             relevant = bool(screen) and min(screen)[0] < self._screen_relevant
+        # a '+' inside a word (微+信) joins it: such messages are also screened without their '+'
+        views = None
+        plus = "加" in kw and self._plus.search(text) is not None
+        if plus:
+            views = Views(text, self.tables, kw)
+            joined = self._screen.find_matches_as_indexes(views.joined)
+            plus = bool(joined) and min(joined)[0] < self._screen_relevant
+            relevant = relevant or plus
         # order numbers, tracking numbers and dates run together are the usual digit runs: their
         # lengths rule them out before any validation
         numbers = self._number_rules and has_plausible_run(kw, self._numeral_runs, self._digits_list)
@@ -457,19 +608,27 @@ class Checker:
             return _clean_result(text, self.platform, self.pack_labels)
         repeats = relevant and self._repeat_gate.search(kw) is not None
         contacts = self._contact_numbers(kw) if numbers else []  # kept for the findings
-        views = Views(text, self.tables, kw)
+        views = views or Views(text, self.tables, kw)
         hits = self._ac.find_matches_as_indexes(kw, overlapping=True) if relevant or always else []
         if repeats:
             hits = self._add_collapsed_hits(views, hits)
         spans: dict[int, list[tuple[int, int]]] = {}  # rule -> keyword-view spans
         exceptions: dict[int, list[tuple[int, int]]] = {}
         runnable: set[tuple[int, int]] = set()
+        if plus:
+            hits = self._add_joined_hits(views, hits)
         if hits:
             hit_roles = self._hit_roles
             anchored = []
+            glued = self._glued_latin(hits)
             for k, s, e in hits:
-                keyword_rules, exception_rules, anchors, edges = hit_roles[k]
-                if keyword_rules and (edges is _NO_LATIN_EDGES or self._edges_ok(views, k, s, e)):
+                keyword_rules, exception_rules, anchors, edges, verify = hit_roles[k]
+                if (
+                    keyword_rules
+                    and (edges is _NO_LATIN_EDGES or self._edges_ok(views, k, s, e, glued))
+                    and (verify is None or self._verified(views, verify, s, e))
+                    and not self._straddles_words(views, s, e)
+                ):
                     for i in keyword_rules:
                         spans.setdefault(i, []).append((s, e))
                 if exception_rules:

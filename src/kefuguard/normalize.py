@@ -50,7 +50,7 @@ def build_tables() -> tuple[dict[int, str], dict[int, str]]:
     t2s = _t2s_table()
     keyword: dict[int, str] = {}
     link: dict[int, str] = {}
-    for cp in (*range(0x10000), *range(0x1F000, 0x1FB00), *range(0xE0000, 0xE0080)):
+    for cp in (*range(0x10000), *_MATH_ALPHANUMERICS, *range(0x1F000, 0x1FB00), *range(0xE0000, 0xE0080)):
         ch = chr(cp)
         if 0xD800 <= cp < 0xE000:
             continue
@@ -58,11 +58,14 @@ def build_tables() -> tuple[dict[int, str], dict[int, str]]:
         folded = "".join(t2s.get(ord(c), c) for c in folded)
         if len(folded) == 1 and unicodedata.decimal(folded, None) is not None:
             folded = str(unicodedata.decimal(folded))  # ١٣٨ (Arabic-Indic), ১৩৮ … → 138: NFKC keeps them
+        elif (digit := _numeric_digit(ch)) is not None:
+            folded = digit  # ❶ ➀ ➊ ⓵ ⓿ Ⅰ ⅰ: a digit's value with no NFKC decimal digit
         if folded != ch and len(folded) == 1:
             link[cp] = folded
         if ch in _KEPT_SYMBOLS:
             keyword[cp] = _KEPT_SYMBOLS[ch]
             continue
+        folded = _without_accent(folded)  # wēi xìn → wei xin (pinyin tone marks, é …)
         kept = "".join(c for c in folded if not _is_separator(c) or c in _KEPT_SYMBOLS)
         kept = "".join(_KEPT_SYMBOLS.get(c, c) for c in kept)
         if kept != ch:
@@ -70,6 +73,30 @@ def build_tables() -> tuple[dict[int, str], dict[int, str]]:
     for sep in "。．":
         link[ord(sep)] = "."
     return keyword, link
+
+
+_MATH_ALPHANUMERICS = range(0x1D400, 0x1D800)  # 𝟏𝟑𝟖, 𝐯𝐱: NFKC folds them to ASCII
+
+
+def _numeric_digit(ch: str) -> str | None:
+    """The ASCII digit of a numeric character that NFKC leaves alone or makes a letter (❶, ➀, ⓿,
+    Roman Ⅰ/ⅰ), or None. Han numerals (一, 〇) stay characters: keywords are written with them."""
+    if unicodedata.category(ch)[0] != "N" or "CJK" in unicodedata.name(ch, "") or "IDEOGRAPHIC" in unicodedata.name(ch, ""):
+        return None
+    value = unicodedata.numeric(ch, None)
+    if value is None or value != int(value) or not 0 <= value <= 9:
+        return None
+    return str(int(value))
+
+
+def _without_accent(folded: str) -> str:
+    """A Latin letter with diacritics as its base letter (ē → e, ǜ → u); anything else unchanged."""
+    if len(folded) != 1 or folded.isascii():
+        return folded
+    parts = unicodedata.normalize("NFKD", folded)
+    if len(parts) > 1 and "a" <= parts[0] <= "z" and all(unicodedata.category(c) == "Mn" for c in parts[1:]):
+        return parts[0]
+    return folded
 
 
 def _reading(cp: int) -> str | None:
@@ -188,6 +215,23 @@ class Tables:
     keyword_beyond: dict[int, str | None] = field(repr=False, default_factory=dict)
     digits_list: list[str | None] = field(repr=False, default_factory=list)
     numeral_runs: re.Pattern[str] = field(repr=False, default=re.compile("(?!)"))
+    latin_letter: dict[str, str] = field(repr=False, default_factory=dict)  # ｈ, Ｈ, h, H → h
+    plus: re.Pattern[str] = field(repr=False, default=re.compile("(?!)"))  # characters read as 加
+
+
+def latin_letters(table: dict[int, str]) -> dict[str, str]:
+    """Every character that the keyword view turns into one ASCII letter (full-width ｈ, ⓗ, 𝐡,
+    ASCII H), mapped to that letter: word-boundary checks look at the original text."""
+    out = {ch: ch.lower() for ch in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+    for cp, value in table.items():
+        if len(value) == 1 and "a" <= value <= "z":
+            out[chr(cp)] = value
+    return out
+
+
+def plus_pattern(table: dict[int, str]) -> re.Pattern[str]:
+    """The characters the keyword view reads as 加 ('+', '＋', '﹢' …) without being 加."""
+    return re.compile(char_class({chr(cp) for cp, value in table.items() if value == _KEPT_SYMBOLS["+"]}))
 
 
 def build_digit_table(numerals: dict[str, list[str]]) -> dict[int, str]:
@@ -266,6 +310,21 @@ class Views:
         Digits are left alone: 13800000000 must stay a phone number.
         """
         return _REPEATED_CHAR.sub(_FIRST_GROUP, self.keyword)
+
+    @_computed_once
+    def joined_index(self) -> list[int]:
+        """Keyword-view indexes of the characters that are not a '+' read as 加 (an end sentinel
+        last): '+' inside a word (微+信, 傻+逼) joins it rather than meaning 加."""
+        kw, text, offsets, plus = self.keyword, self.text, self.offsets, self.tables.plus
+        index = [i for i, ch in enumerate(kw) if not (ch == "加" and plus.match(text, offsets[i]))]
+        index.append(len(kw))
+        return index
+
+    @_computed_once
+    def joined(self) -> str:
+        """The keyword view with every '+' deleted instead of read as 加."""
+        kw = self.keyword
+        return "".join(kw[i] for i in self.joined_index[:-1])
 
     @_computed_once
     def collapsed_index(self) -> list[int]:

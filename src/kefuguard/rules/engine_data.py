@@ -25,11 +25,25 @@ class DetectorContextData(BaseModel):
     phone: list[str] = Field(default_factory=list)
 
 
+class ContextTerms(BaseModel):
+    """Aliases that are everyday words too: they count only next to one of these words."""
+
+    model_config = ConfigDict(extra="forbid")
+    terms: list[str] = Field(min_length=1)
+    before: list[str] = Field(default_factory=list)
+    after: list[str] = Field(default_factory=list)
+
+
 class EngineData(BaseModel):
     model_config = ConfigDict(extra="forbid")
     aliases: dict[str, list[str]]
     phonetic_terms: list[str]
     phonetic_exceptions: list[str] = Field(default_factory=list)
+    pinyin_terms: list[str] = Field(default_factory=list)
+    keyword_numerals: dict[str, list[str]] = Field(default_factory=dict)
+    segmented_terms: list[str] = Field(default_factory=list)
+    segmenter_words: list[str] = Field(default_factory=list)
+    context_terms: list[ContextTerms] = Field(default_factory=list)
     negations: list[str]
     numerals: dict[str, list[str]]
     detector_context: DetectorContextData
