@@ -15,14 +15,13 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 
 import ahocorasick_rs
 from pydantic import BaseModel
-from pypinyin import lazy_pinyin
 
 from kefuguard.detectors import DetectorContext, find_emails, find_numbers, find_urls, find_wechat_ids
 from kefuguard.detectors.base import Detection
@@ -61,9 +60,30 @@ _LATIN_PAIR = re.compile(r"[a-z][a-z]")  # a domain needs letters: most messages
 _URL_GATE = re.compile(r"[0-9a-zA-Z０-９ａ-ｚＡ-Ｚ\-]\s*[.。．]\s*[a-zA-Zａ-ｚＡ-Ｚ]{2}|www|http", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1)
+_TABLES: list[Tables] = []  # the process's one set of tables, once built or loaded
+_TABLES_LOCK = threading.Lock()
+
+
 def shared_tables() -> Tables:
     """Translate tables are the same for every platform: build them once per process."""
+    if not _TABLES:
+        with _TABLES_LOCK:
+            if not _TABLES:
+                _TABLES.append(build_shared_tables())
+    return _TABLES[0]
+
+
+def adopt_shared_tables(tables: Tables) -> Tables:
+    """Use `tables` (loaded from a cache) as the process's tables unless some are already in use;
+    returns the tables in use."""
+    with _TABLES_LOCK:
+        if not _TABLES:
+            _TABLES.append(tables)
+    return _TABLES[0]
+
+
+def build_shared_tables() -> Tables:
+    """Build the translate tables from the Unicode database, OpenCC and engine.yaml (~0.3 s)."""
     data = load_engine_data()
     keyword, link = build_tables()
     digits = build_digit_table(data.numerals)
@@ -115,7 +135,6 @@ class CompiledRule:
     source: Source
     suggestion: str
     detectors: frozenset[str]
-    patterns: list[re.Pattern[str]] = field(default_factory=list)  # compiled, in the rule's order
 
     @property
     def id(self) -> str:
@@ -229,7 +248,6 @@ class Checker:
                         source=(ov and ov.source) or rule.source,
                         suggestion=(ov and ov.suggestion) or rule.suggestion,
                         detectors=frozenset(d.name for d in rule.match.detectors),
-                        patterns=[prefiltered(p.regex) for p in rule.match.patterns],
                     )
                 )
         return compiled
@@ -261,6 +279,8 @@ class Checker:
         """Spellings of `term` with some characters as their toneless pinyin or its first letter
         (w信, wei信, 支fu宝, zhi付宝); not every character by first letter alone (wx, zfb: too short
         to be safe unless engine.yaml lists them as aliases)."""
+        from pypinyin import lazy_pinyin  # build time only: pypinyin's phrase tables take 0.1 s to import
+
         syllables = lazy_pinyin(term)
         if len(syllables) != len(term) or not all(s.isascii() and s.isalpha() for s in syllables):
             return []
@@ -368,8 +388,52 @@ class Checker:
             re.compile("(" + char_class(self._repeat_chars) + r")\1") if self._repeat_chars else re.compile("(?!)")
         )
         self._regexes = [
-            [(regex, "hit" in regex.groupindex) for regex in cr.patterns] for cr in self.rules
+            [(regex, "hit" in regex.groupindex) for regex in (prefiltered(p.regex) for p in cr.rule.match.patterns)]
+            for cr in self.rules
         ]
+
+    # ---------------------------------------------------------------- pickling
+    # A checker is cached on disk (kefuguard.cache) to spare a command line the build. The
+    # automata cannot be pickled: they are rebuilt from their pattern lists (a few ms); the
+    # shared translate tables are stored once, apart from the checkers.
+    # Regexes travel as their source and are compiled on first use (recompiling them all took
+    # 40 ms of a load); sentinels compared by identity in the hot loop are restored.
+    _UNPICKLED = (
+        "_ac", "_screen", "tables", "_keyword_list", "_numeral_runs", "_digits_list", "_latin_letter", "_plus",
+        "_hit_roles", "_regexes",
+    )
+
+    def __getstate__(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in self._UNPICKLED}
+        state["_regex_sources"] = [
+            [(r if type(r) is str else (r.pattern, r.flags), hit) for r, hit in rule] for rule in self._regexes
+        ]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self._regexes = [[(source, hit) for source, hit in rule] for rule in state.pop("_regex_sources")]
+        self.__dict__.update(state)
+        self._edge_letters = [_NO_LATIN_EDGES if e == _NO_LATIN_EDGES else e for e in self._edge_letters]
+        self._anchored = [a or _NONE for a in self._anchored]
+        self._factored = [a or _NONE for a in self._factored]
+        sentinels = {_WHOLE_WORDS: _WHOLE_WORDS, _DIGIT_EDGES: _DIGIT_EDGES}
+        self._verifiers = [sentinels.get(v, v) if v is not None else None for v in self._verifiers]
+        self._hit_roles = list(
+            zip(
+                self._keyword_rules, self._exception_rules, self._anchored, self._edge_letters, self._verifiers,
+                strict=True,
+            )
+        )
+        tables = self.tables = shared_tables()
+        self._keyword_list = tables.keyword_list
+        self._numeral_runs = tables.numeral_runs
+        self._digits_list = tables.digits_list
+        self._latin_letter = tables.latin_letter
+        self._plus = tables.plus
+        self._ac = ahocorasick_rs.AhoCorasick(self._patterns) if self._patterns else None
+        self._screen = ahocorasick_rs.AhoCorasick(
+            self._screen_patterns or ["\x00"], matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
+        )
 
     def _compile_verifiers(self) -> list[tuple | None]:
         """Per pattern, what a bare hit must also pass (None for most patterns):
@@ -509,29 +573,31 @@ class Checker:
         starts, ends = {s for s, _ in latin}, {e for _, e in latin}
         return starts & ends
 
-    def _edges_ok(self, views: Views, k: int, s: int, e: int, glued: set[int]) -> bool:
+    def _latin_span(self, views: Views, k: int, s: int, e: int, glued: set[int]) -> tuple[int, int] | None:
         """Short Latin aliases (tb, vx, qq) must not sit inside a longer Latin word or after a
         number (1TB is a disk size); a number after them is fine (vx1928…). Letters count in
         any width (ｈｏｔｅｌ is hotel); the alias's own letter repeated at its edge is part of it
         (vvx, QQQ, wxxxx), and so is another Latin alias glued to it (tbvx: `glued` holds the
-        keyword-view positions where such hits start or end)."""
+        keyword-view positions where such hits start or end). Returns the hit's span widened over
+        such repeats, or None when the alias is part of a longer word."""
         left, right = self._edge_letters[k]
-        text = views.text
+        text, kw = views.text, views.keyword
         letter = self._latin_letter
-        o_start, o_end = views.span(s, e)
         if left and s not in glued:
-            first, i = self._patterns[k][0], o_start - 1
-            while i >= 0 and letter.get(text[i]) == first:
-                i -= 1
-            if i >= 0 and (text[i] in letter or text[i].isdigit()):
-                return False
+            first = kw[s]
+            while s > 0 and kw[s - 1] == first:
+                s -= 1
+            o_start = views.offsets[s]
+            if o_start > 0 and (text[o_start - 1] in letter or text[o_start - 1].isdigit()):
+                return None
         if right and e not in glued:
-            last, i = self._patterns[k][-1], o_end
-            while i < len(text) and letter.get(text[i]) == last:
-                i += 1
-            if i < len(text) and text[i] in letter:
-                return False
-        return True
+            last = kw[e - 1]
+            while e < len(kw) and kw[e] == last:
+                e += 1
+            o_end = views.offsets[e - 1] + 1
+            if o_end < len(text) and text[o_end] in letter:
+                return None
+        return s, e
 
     def _straddles_words(self, views: Views, s: int, e: int) -> bool:
         """A hit whose characters stand apart in the original (抖，音) is an evasion only if the
@@ -623,14 +689,15 @@ class Checker:
             glued = self._glued_latin(hits)
             for k, s, e in hits:
                 keyword_rules, exception_rules, anchors, edges, verify = hit_roles[k]
-                if (
-                    keyword_rules
-                    and (edges is _NO_LATIN_EDGES or self._edges_ok(views, k, s, e, glued))
-                    and (verify is None or self._verified(views, verify, s, e))
-                    and not self._straddles_words(views, s, e)
-                ):
-                    for i in keyword_rules:
-                        spans.setdefault(i, []).append((s, e))
+                if keyword_rules:
+                    span = (s, e) if edges is _NO_LATIN_EDGES else self._latin_span(views, k, s, e, glued)
+                    if (
+                        span is not None
+                        and (verify is None or self._verified(views, verify, s, e))
+                        and not self._straddles_words(views, s, e)
+                    ):
+                        for i in keyword_rules:
+                            spans.setdefault(i, []).append(span)
                 if exception_rules:
                     for i in exception_rules:
                         exceptions.setdefault(i, []).append((s, e))
@@ -665,6 +732,9 @@ class Checker:
 
     def _run_pattern(self, kw: str, i: int, j: int, spans, exceptions) -> None:
         regex, has_hit_group = self._regexes[i][j]
+        if type(regex) is tuple:  # a checker loaded from the cache compiles its regexes on first use
+            regex = re.compile(*regex)
+            self._regexes[i][j] = (regex, has_hit_group)
         exc = exceptions.get(i, ())
         for m in regex.finditer(kw):
             s, e = m.span("hit") if has_hit_group and m.group("hit") is not None else m.span()
@@ -793,7 +863,9 @@ def get_checker(platform: str) -> Checker:
         with _CHECKERS_LOCK:
             checker = _CHECKERS.get(name)
             if checker is None:
-                checker = _CHECKERS[name] = Checker(name)
+                from kefuguard.cache import cached_checker  # the disk cache is optional I/O
+
+                checker = _CHECKERS[name] = cached_checker(name)
     return checker
 
 

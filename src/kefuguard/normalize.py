@@ -23,9 +23,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from operator import methodcaller
 
-import opencc
-from pypinyin.pinyin_dict import pinyin_dict
-
 _DELETED_CATEGORIES = ("Z", "C", "P", "S", "M")
 _KEPT_SYMBOLS = {"+": "加"}
 _CJK_RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
@@ -33,6 +30,8 @@ _CJK_RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
 
 def _t2s_table() -> dict[int, str]:
     """Traditional → simplified, per character, from OpenCC (one conversion call at start-up)."""
+    import opencc  # build time only: a checker loaded from the cache never needs it
+
     chars = [chr(cp) for lo, hi in _CJK_RANGES for cp in range(lo, hi)]
     converted = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
     if len(converted) != len(chars):  # OpenCC changed a separator: fall back to char by char
@@ -100,6 +99,8 @@ def _without_accent(folded: str) -> str:
 
 
 def _reading(cp: int) -> str | None:
+    from pypinyin.pinyin_dict import pinyin_dict  # build time only
+
     value = pinyin_dict.get(cp)
     return value.split(",")[0] if value else None
 

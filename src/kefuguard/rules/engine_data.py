@@ -9,10 +9,9 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from kefuguard.rules.loader import RulePackError
+from kefuguard.rules.loader import RulePackError, yaml_load
 
 
 class DetectorContextData(BaseModel):
@@ -59,7 +58,7 @@ def data_dir() -> Path:
 def load_engine_data() -> EngineData:
     path = data_dir() / "engine.yaml"
     try:
-        return EngineData.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return EngineData.model_validate(yaml_load(path.read_text(encoding="utf-8")))
     except Exception as exc:  # malformed data must name the file
         raise RulePackError(f"{path}: {exc}") from exc
 
