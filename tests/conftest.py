@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,9 @@ import pytest
 from kefuguard.checker import Checker
 from kefuguard.rules.loader import load_packs
 from kefuguard.rules.model import PLATFORMS
+
+# compiled checkers are cached on disk (kefuguard.cache): tests use a fresh directory, never the user's
+os.environ.setdefault("KEFUGUARD_CACHE_DIR", tempfile.mkdtemp(prefix="kefuguard-test-cache-"))
 
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 FIXTURES = Path(__file__).parent / "fixtures"

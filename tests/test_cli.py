@@ -86,3 +86,62 @@ def test_rules_export_matches_checked_in_docs(tmp_path):
     stale.write_text("old", encoding="utf-8")
     result = runner.invoke(app, ["rules", "export", "--check", str(stale)])
     assert result.exit_code == 1 and "不一致" in result.output
+
+
+SHOP_YAML = """\
+shop_id: zmyc
+platform: pinduoduo
+name: 最美衣橱
+mask_char: "●"
+banned_words:
+  - text: 竞品店
+    tags: [竞品]
+allowed_phrases: [宝贝屋]
+severity_overrides:
+  pdd.wording.baobei: info
+"""
+
+
+def test_check_with_shop_settings(tmp_path):
+    path = tmp_path / "shop.yaml"
+    path.write_text(SHOP_YAML, encoding="utf-8")
+    result = runner.invoke(app, ["check", "别去竞 品 店，来宝贝屋，这个宝贝好", "--shop-settings", str(path), "--json"])
+    assert result.exit_code == 1
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["rule_id"], f["matched"], f["tags"], f["severity"]) for f in findings] == [
+        ("shop.zmyc.word", "竞 品 店", ["竞品"], "major"),
+        ("pdd.wording.baobei", "宝贝", [], "info"),
+    ]
+    shown = runner.invoke(app, ["check", "别去竞品店", "--shop-settings", str(path)], env={"COLUMNS": "200"})
+    assert "shop.zmyc.word" in shown.output and "#竞品" in shown.output
+
+
+def test_rewrite_with_shop_settings_masks_shop_words(tmp_path):
+    path = tmp_path / "shop.json"
+    path.write_text(json.dumps({"shop_id": "a1", "platform": "jd", "mask_char": "×",
+                                "banned_words": [{"text": "竞品店"}]}), encoding="utf-8")
+    result = runner.invoke(app, ["rewrite", "别去竞品店", "--shop-settings", str(path), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["text"] == "别去×××"
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "message"),
+    [
+        ("shop_id: a\nplatform: jd\nbanned_words: [{text: '.*', regex: true}]\n", [], "banned_words[0]"),
+        ("shop_id: a\nplatform: jd\nbanned_words: [{text: '(', regex: true}]\n", [], "正则无法编译"),
+        ("shop_id: a\nplatform: jd\ndisabled_rules: [no.such]\n", [], "没有规则"),
+        ("shop_id: a\nplatform: jd\nmask_char: ab\n", [], "mask_char"),
+        ("shop_id: a\nplatform: mars\n", [], "未知平台"),
+        ("shop_id: a\nplatform: jd\n", ["-p", "douyin"], "不一致"),
+        ("shop_id: [\n", [], "店铺设置无效"),
+    ],
+)
+def test_bad_shop_settings_are_one_clear_line(tmp_path, content, extra, message):
+    path = tmp_path / "shop.yaml"
+    path.write_text(content, encoding="utf-8")
+    result = runner.invoke(app, ["check", "你好", "--shop-settings", str(path), *extra])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+    missing = runner.invoke(app, ["rewrite", "你好", "--shop-settings", str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 2 and "店铺设置文件不存在" in missing.output

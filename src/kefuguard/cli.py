@@ -87,12 +87,50 @@ def _read_messages(text: str | None, file: Path | None) -> list[str]:
 
 
 def _checker(platform: str, rules_dir: list[Path] | None):
-    from kefuguard.checker import Checker, get_checker
+    from kefuguard.cache import cached_checker
 
     try:
-        return Checker(platform, extra_pack_dirs=rules_dir) if rules_dir else get_checker(platform)
+        return cached_checker(platform, rules_dir or ())
     except RulePackError as exc:
         raise fail(str(exc)) from exc
+
+
+ShopSettingsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--shop-settings",
+        help="店铺设置文件（YAML/JSON）：店铺禁用词、允许短语、停用规则、调整严重度、规则例外、遮蔽字符",
+        show_default=False,
+    ),
+]
+PlatformOrShopOpt = Annotated[
+    str | None,
+    typer.Option("--platform", "-p", help=f"平台: {', '.join(PLATFORMS)}（默认 pinduoduo，或店铺设置中的平台）",
+                 show_default=False),
+]
+
+
+def _load_shop(path: Path | None, platform: str | None, rules_dir: list[Path] | None):
+    """(platform, checker): the platform checker, wrapped in the shop's overlay when a file is given."""
+    if path is None:
+        name = _platform(platform or "pinduoduo")
+        return name, _checker(name, rules_dir)
+    from kefuguard.shop import ShopChecker, ShopSettings, ShopSettingsError
+
+    if not path.is_file():
+        raise fail(f"店铺设置文件不存在: {path}")
+    try:
+        settings = ShopSettings.from_file(path)
+    except ShopSettingsError as exc:
+        raise fail(f"店铺设置无效: {exc}") from exc
+    if platform is not None and _platform(platform) != settings.platform:
+        raise fail(f"店铺设置的平台 {settings.platform} 与 --platform {_platform(platform)} 不一致")
+    base = _checker(settings.platform, rules_dir)
+    try:
+        shop = ShopChecker(settings, base, by=f"cli:{path}")
+    except ShopSettingsError as exc:
+        raise fail(f"店铺设置无效: {path}: {exc}") from exc
+    return settings.platform, shop
 
 
 def highlighted(result: CheckResult) -> Text:
@@ -111,7 +149,7 @@ def findings_table(result: CheckResult) -> Table:
         sev = SEVERITY_ZH[f.severity.value] + ("(拒绝语境)" if f.refusal else "")
         table.add_row(
             Text(sev, style=SEVERITY_STYLE[f.severity.value]),
-            f"{f.rule_id}\n{f.title}",
+            f"{f.rule_id}\n{f.title}" + "".join(f" #{t}" for t in f.tags),
             CATEGORY_ZH[f.category.value],
             f.matched,
             f"{f.start}-{f.end}",
@@ -132,15 +170,17 @@ def print_result(result: CheckResult) -> None:
 @app.command()
 def check(
     text: Annotated[str | None, typer.Argument(help="要检查的消息；省略时读 --file 或标准输入（每行一条）")] = None,
-    platform: PlatformOpt = "pinduoduo",
+    platform: PlatformOrShopOpt = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="每行一条消息的文本文件；- 表示标准输入")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON（多条消息时每行一个 JSON）")] = False,
     rules_dir: RulesDirOpt = None,
+    shop_settings: ShopSettingsOpt = None,
 ) -> None:
     """检查消息是否违反平台规则（导流、辱骂、极限词、违背承诺…）。发现违规时退出码为 1。"""
-    platform = _platform(platform)
+    if shop_settings is None:
+        platform = _platform(platform or "pinduoduo")
     messages = _read_messages(text, file)
-    checker = _checker(platform, rules_dir)
+    platform, checker = _load_shop(shop_settings, platform, rules_dir)
     results = [checker.check(m) for m in messages]
     if as_json:
         for r in results:
@@ -157,17 +197,20 @@ def check(
 @app.command()
 def rewrite(
     text: Annotated[str, typer.Argument(help="要改写的消息")],
-    platform: PlatformOpt = "pinduoduo",
+    platform: PlatformOrShopOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
     rules_dir: RulesDirOpt = None,
+    shop_settings: ShopSettingsOpt = None,
 ) -> None:
     """给出合规改写：遮蔽手机号等个人信息，替换违规词，并列出无法自动修复的问题。"""
     from kefuguard.rewrite import rewrite as do_rewrite
 
-    platform = _platform(platform)
+    if shop_settings is None:
+        platform = _platform(platform or "pinduoduo")
     if not text.strip():
         raise fail("输入为空")
-    result = do_rewrite(text, platform, checker=_checker(platform, rules_dir))
+    platform, checker = _load_shop(shop_settings, platform, rules_dir)
+    result = checker.rewrite(text) if shop_settings is not None else do_rewrite(text, platform, checker=checker)
     if as_json:
         sys.stdout.write(result.model_dump_json() + "\n")
     else:
