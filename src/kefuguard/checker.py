@@ -374,19 +374,19 @@ class Checker:
         )
         self._ac = ahocorasick_rs.AhoCorasick(self._patterns) if self._patterns else None
         # folding repeated characters can only create a new match if the repeated character
-        # stands inside a keyword or exception of three or more characters (付 in 支付宝): a repeat
-        # at its edge is found by the plain scan, so 谢谢/哈哈/亲亲 need no second scan (regexes
-        # run on the unfolded text, so their anchors and literals do not count)
-        self._repeat_chars = {
-            ch
+        # stands inside a keyword or exception of three or more characters (付 in 支付宝), between
+        # the characters that stand around the run in the text: a repeat at a term's edge is found
+        # by the plain scan, and 谢谢/哈哈/一点点/hello need no second scan (regexes run on the
+        # unfolded text, so their anchors and literals do not count)
+        self._repeat_triples = {
+            (p[n - 1], p[n], p[n + 1])
             for p, pl in zip(self._patterns, self._payloads, strict=True)
             if len(p) >= 3 and any(kind in (_KEYWORD, _EXCEPTION) for kind, _, _ in pl)
-            for ch in p[1:-1]
-            if not ch.isdigit()
+            for n in range(1, len(p) - 1)
+            if not p[n].isdigit()
         }
-        self._repeat_gate = (
-            re.compile("(" + char_class(self._repeat_chars) + r")\1") if self._repeat_chars else re.compile("(?!)")
-        )
+        repeat_chars = {c for _, c, _ in self._repeat_triples}
+        self._repeat_gate = re.compile("(" + char_class(repeat_chars) + r")\1+") if repeat_chars else re.compile("(?!)")
         self._regexes = [
             [(regex, "hit" in regex.groupindex) for regex in (prefiltered(p.regex) for p in cr.rule.match.patterns)]
             for cr in self.rules
@@ -500,7 +500,7 @@ class Checker:
 
         # a doubled character that folding could turn into a keyword (支支付宝) also needs the full check,
         # and so does a character the list table cannot normalise (it may hide a keyword: 微\U000e0067信)
-        relevant: set[str] = {ch + ch for ch in self._repeat_chars} | {chr(cp) for cp in self.tables.keyword_beyond}
+        relevant: set[str] = {x + c + c for x, c, _ in self._repeat_triples} | {chr(cp) for cp in self.tables.keyword_beyond}
         neutral: dict[str, set[int]] = {}  # phrase -> rules it is an exception of
         for pattern, payload in zip(self._patterns, self._payloads, strict=True):
             if any(kind == _KEYWORD or gate(kind, i, j) for kind, i, j in payload):
@@ -539,6 +539,18 @@ class Checker:
         self._screen = ahocorasick_rs.AhoCorasick(screen or ["\x00"], matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
 
     # ---------------------------------------------------------------- check
+    def _folding_repeat(self, kw: str) -> bool:
+        """Whether a run of a repeated character stands where folding it could complete a keyword:
+        between the characters that surround it in some keyword (支 付付 宝)."""
+        triples, gate = self._repeat_triples, self._repeat_gate
+        found = gate.search(kw)
+        while found is not None:
+            a, b = found.span()
+            if a > 0 and b < len(kw) and (kw[a - 1], kw[a], kw[b]) in triples:
+                return True
+            found = gate.search(kw, b)
+        return False
+
     def _add_collapsed_hits(self, views: Views, hits: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
         """Hits found only once repeated characters are folded (支支付付宝 → 支付宝)."""
         extra = self._ac.find_matches_as_indexes(views.collapsed, overlapping=True) if self._ac else []
@@ -672,7 +684,7 @@ class Checker:
         always = bool(self._always_patterns)
         if not (relevant or numbers or links or mails or always):
             return _clean_result(text, self.platform, self.pack_labels)
-        repeats = relevant and self._repeat_gate.search(kw) is not None
+        repeats = relevant and self._folding_repeat(kw)
         contacts = self._contact_numbers(kw) if numbers else []  # kept for the findings
         views = views or Views(text, self.tables, kw)
         hits = self._ac.find_matches_as_indexes(kw, overlapping=True) if relevant or always else []
