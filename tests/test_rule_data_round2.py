@@ -297,9 +297,8 @@ def test_ambiguous_nicknames_stay_quiet_in_everyday_use(checkers, text):
         assert "common.diversion.platform" not in ids(checkers[platform], text), (text, platform)
 
 
-# Nicknames still to be added to engine.yaml `aliases:` by its owner (see the round-2 report);
-# non-strict xfail so they turn green once the aliases land.
-NICKNAMES_PENDING = [
+# Nicknames added to engine.yaml `aliases:` in this round.
+NICKNAMES_ADDED = [
     ("东哥家也有卖", "douyin"),
     ("猫超有活动", "jd"),
     ("ks上也有我们店", "jd"),
@@ -309,9 +308,6 @@ NICKNAMES_PENDING = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=False, reason="engine alias not added yet (engine.yaml is owned by another engineer)"
-)
-@pytest.mark.parametrize(("text", "platform"), NICKNAMES_PENDING)
-def test_pending_nicknames(checkers, text, platform):
+@pytest.mark.parametrize(("text", "platform"), NICKNAMES_ADDED)
+def test_added_nicknames(checkers, text, platform):
     assert "common.diversion.platform" in ids(checkers[platform], text)

@@ -443,10 +443,12 @@ class Checker:
           contact or platform word right before or after it;
         - digits at a pattern's edge (1688) must not continue a longer number."""
         words: set[str] = set()
+        aliases: set[str] = set()  # the segmenter must know these as words (红书|上, not 红|书上)
         for term in self.data.segmented_terms:
             norm = self._norm(term)
             words.add(norm)
-            words.update(a for a in self._norm_aliases.get(norm, ()) if all(_is_cjk(c) for c in a))
+            aliases.update(a for a in self._norm_aliases.get(norm, ()) if all(_is_cjk(c) for c in a))
+        words |= aliases
         contexts: dict[str, tuple] = {}
         for group in self.data.context_terms:
             before = _words_regex([self._norm(w) for w in group.before], tail=True)
@@ -457,13 +459,15 @@ class Checker:
         for pattern in self._patterns:
             if pattern in contexts:
                 out.append(contexts[pattern])
-            elif pattern in words:
-                out.append(_WHOLE_WORDS)
+            elif pattern in words or (
+                all(_is_cjk(c) for c in pattern) and any(pattern.startswith(w) or pattern.endswith(w) for w in words)
+            ):
+                out.append(_WHOLE_WORDS)  # 京东, and 微信号 in 稍微信号 (its term at an edge)
             elif pattern[0].isdigit() or pattern[-1].isdigit():
                 out.append(_DIGIT_EDGES)
             else:
                 out.append(None)
-        self._segmenter_words = tuple(self._norm(w) for w in self.data.segmenter_words)
+        self._segmenter_words = tuple(sorted({self._norm(w) for w in self.data.segmenter_words} | aliases))
         return out
 
     def _verified(self, views: Views, verify: tuple, s: int, e: int) -> bool:
