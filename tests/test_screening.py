@@ -37,6 +37,7 @@ def _unscreened(packs, platform: str) -> Checker:
     checker = Checker(platform, packs=packs)
     checker._screen = _EverythingRelevant()
     checker._screen_relevant = 1
+    checker._screen_gates = [None]  # its one hit always takes the full path (no regex-gate shortcut)
     checker._needs_factor = set()
     checker._always_patterns = [
         (i, j) for i, cr in enumerate(checker.rules) for j, pat in enumerate(cr.rule.match.patterns) if not pat.anchors
@@ -68,6 +69,16 @@ def _corpus(packs) -> list[str]:
         "加我 1234567",
         "🏴\U000e0067\U000e0062\U000e007f加微信",
         "138\U000e0067001380000",
+        # regex gates that could hide a keyword, and doubled characters next to gates
+        "质量问题你自己看",
+        "qqq联系",
+        "核对对公账户",
+        "官方客服说了算",
+        "24小时内发货，每天催你也没用",
+        "您的地址是幸福路12号，她的地址也一样",
+        "一点点加加微微信信",
+        "绿泡泡聊",
+        "收货信息是张三13812345678",
     ]
     texts += ["号码" + "1" * n for n in range(3, 22)] + ["0" * n for n in range(3, 22)]
     return texts

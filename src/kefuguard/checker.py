@@ -435,6 +435,66 @@ class Checker:
             self._screen_patterns or ["\x00"], matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
         )
 
+    def _transparent_gates(
+        self, relevant: list[str], gate, doubled: set[str]
+    ) -> list[tuple[tuple[int, int], ...] | None]:
+        """Per relevant screen entry: the regexes it gates, when it is nothing but a regex gate and
+        hides no other relevant string (none inside it, none starting inside it and running past
+        its end); () for a doubled-character entry; else None. A message whose relevant screen hits
+        are all such gates cannot hold a keyword (the longest-match scan would have reported it),
+        so `check` runs just those regexes and the repeat test and, when nothing matches, skips the
+        full path (小时, 地址, 官方 in ordinary replies). Doubled-character entries are left out of
+        the hiding test: the repeat test reads the text itself."""
+        index = {p: k for k, p in enumerate(self._patterns)}
+        doubled = {p for p in doubled if p not in index}  # 绿泡泡 is a keyword as well as a doubled 泡
+        matter = [p for p in relevant if p not in doubled]
+        inner = ahocorasick_rs.AhoCorasick(matter) if matter else None
+        prefixes = {p[:n] for p in matter for n in range(1, len(p))}
+        def hides_nothing(entry: str) -> bool:
+            inside = inner.find_matches_as_strings(entry, overlapping=True) if inner else []
+            return all(found == entry for found in inside) and not any(
+                entry[n:] in prefixes for n in range(1, len(entry))
+            )
+
+        out: list[tuple[tuple[int, int], ...] | None] = []
+        for entry in relevant:
+            if entry in doubled:  # qqq (a doubled q after q) hides the keyword qq: full path
+                out.append(() if hides_nothing(entry) else None)
+                continue
+            k = index.get(entry)
+            payload = self._payloads[k] if k is not None else ()
+            gated = tuple(sorted({(i, j) for kind, i, j in payload if kind in (_ANCHOR, _FACTOR) and gate(kind, i, j)}))
+            transparent = (
+                k is not None
+                and gated
+                and not any(kind == _KEYWORD for kind, _, _ in payload)
+                and hides_nothing(entry)
+            )
+            out.append(gated if transparent else None)
+        return out
+
+    def _regex(self, i: int, j: int) -> re.Pattern[str]:
+        regex, has_hit_group = self._regexes[i][j]
+        if type(regex) is tuple:  # a checker loaded from the cache compiles its regexes on first use
+            regex = re.compile(*regex)
+            self._regexes[i][j] = (regex, has_hit_group)
+        return regex
+
+    def _gates_match(self, kw: str, screen: list[tuple[int, int, int]]) -> bool:
+        """False when every relevant screen hit is a transparent regex gate and none of the
+        regexes it gates matches `kw`: then nothing in the message can be a finding of a keyword
+        or regex rule. True otherwise (the full path decides)."""
+        gates, bound = self._screen_gates, self._screen_relevant
+        for k, _, _ in screen:
+            if k < bound:
+                gated = gates[k]
+                if gated is None:
+                    return True
+                for i, j in gated:
+                    if self._regex(i, j).search(kw) is not None:
+                        return True
+        return self._folding_repeat(kw)
+
     def _compile_verifiers(self) -> list[tuple | None]:
         """Per pattern, what a bare hit must also pass (None for most patterns):
         - ("words",): a term that is also part of ordinary words (京东 in 南京东路) must be whole
@@ -504,7 +564,8 @@ class Checker:
 
         # a doubled character that folding could turn into a keyword (支支付宝) also needs the full check,
         # and so does a character the list table cannot normalise (it may hide a keyword: 微\U000e0067信)
-        relevant: set[str] = {x + c + c for x, c, _ in self._repeat_triples} | {chr(cp) for cp in self.tables.keyword_beyond}
+        doubled = {x + c + c for x, c, _ in self._repeat_triples}
+        relevant: set[str] = doubled | {chr(cp) for cp in self.tables.keyword_beyond}
         neutral: dict[str, set[int]] = {}  # phrase -> rules it is an exception of
         for pattern, payload in zip(self._patterns, self._payloads, strict=True):
             if any(kind == _KEYWORD or gate(kind, i, j) for kind, i, j in payload):
@@ -538,6 +599,7 @@ class Checker:
         kept = sorted(set(kept) - relevant)
         screen = self._screen_patterns = sorted(relevant) + kept
         self._screen_relevant = len(relevant)  # entries below this index matter, the rest are neutral
+        self._screen_gates = self._transparent_gates(screen[: len(relevant)], gate, doubled)
         # an automaton needs at least one pattern: a checker with nothing to scan for gets one that
         # cannot occur in a keyword view (control characters are deleted by normalisation)
         self._screen = ahocorasick_rs.AhoCorasick(screen or ["\x00"], matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
@@ -672,6 +734,8 @@ class Checker:
             kw = finished
             screen = self._screen.find_matches_as_indexes(kw)
             relevant = bool(screen) and min(screen)[0] < self._screen_relevant
+        if relevant:
+            relevant = self._gates_match(kw, screen)
         # a '+' inside a word (微+信) joins it: such messages are also screened without their '+'
         views = None
         plus = "加" in kw and self._plus.search(text) is not None
@@ -747,10 +811,7 @@ class Checker:
         return self._result(views, spans, detections)
 
     def _run_pattern(self, kw: str, i: int, j: int, spans, exceptions) -> None:
-        regex, has_hit_group = self._regexes[i][j]
-        if type(regex) is tuple:  # a checker loaded from the cache compiles its regexes on first use
-            regex = re.compile(*regex)
-            self._regexes[i][j] = (regex, has_hit_group)
+        regex, has_hit_group = self._regex(i, j), self._regexes[i][j][1]
         exc = exceptions.get(i, ())
         for m in regex.finditer(kw):
             s, e = m.span("hit") if has_hit_group and m.group("hit") is not None else m.span()
