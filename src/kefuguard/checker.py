@@ -25,7 +25,14 @@ from pydantic import BaseModel
 
 from kefuguard.detectors import DetectorContext, find_emails, find_numbers, find_urls, find_wechat_ids
 from kefuguard.detectors.base import Detection
-from kefuguard.detectors.numbers import has_plausible_run, wechat_prefix_pattern
+from kefuguard.detectors.links import find_written_links, might_hold_written_link
+from kefuguard.detectors.numbers import (
+    find_split_phones,
+    has_plausible_run,
+    separated_before_from_offsets,
+    split_phone_gate,
+    wechat_prefix_pattern,
+)
 from kefuguard.findings import CheckResult, Finding
 from kefuguard.normalize import (
     Tables,
@@ -57,7 +64,7 @@ _CLAUSE_TAIL = re.compile("[^。！？!?；;\n，,~～]*")  # matched on a rever
 _REFUSAL_LOOKBACK = 16
 _NUMBER_DETECTORS = frozenset({"phone", "qq", "bank_card", "id_card"})
 _LATIN_PAIR = re.compile(r"[a-z][a-z]")  # a domain needs letters: most messages have none
-_URL_GATE = re.compile(r"[0-9a-zA-Z０-９ａ-ｚＡ-Ｚ\-]\s*[.。．]\s*[a-zA-Zａ-ｚＡ-Ｚ]{2}|www|http", re.IGNORECASE)
+_URL_GATE = re.compile(r"[.。．]\s*[a-zA-Zａ-ｚＡ-Ｚ]{2}|[wWｗＷ]{3}|[hHｈＨ][tTｔＴ]{2}[pPｐＰ]")  # no IGNORECASE: 20% faster
 
 
 _TABLES: list[Tables] = []  # the process's one set of tables, once built or loaded
@@ -99,6 +106,7 @@ def build_shared_tables() -> Tables:
         # number detectors only look at runs of 5+ digits/numerals (0-9 spelled out: a \d in the
         # class makes re look every character up in the Unicode database, twice as slow)
         numeral_runs=re.compile(char_class(numeral_chars | set("0123456789")) + "{5,}"),
+        link_list=as_list_table(link),
         latin_letter=latin_letters(keyword),
         plus=plus_pattern(keyword),
     )
@@ -191,6 +199,8 @@ class Checker:
             for cr in self.rules
         ]
         self._ctx = shared_detector_context()
+        # a phone number split by words (前三位139，后面12345678) and links written out (abc点com)
+        self._split_gate = split_phone_gate((chr(c) for c in self.tables.digits), self._ctx.phone)
         self._own_domains = tuple(self.data.platform_domains.get(self.platform, ()))
         wechat_prefixes = [self._norm(a) for a in ("微信", *self.data.aliases.get("微信", ()))]
         self._wechat_re = wechat_prefix_pattern([p for p in wechat_prefixes if p])
@@ -209,6 +219,8 @@ class Checker:
             for i in self._detector_rules.get("url", ())
         }
         self._email_rules = "email" in self._detector_rules
+        self._phone_rules = "phone" in self._detector_rules
+        self._written_rules = self._url_rules or self._email_rules
         self._keyword_list = self.tables.keyword_list
         self._latin_letter = self.tables.latin_letter
         self._plus = self.tables.plus
@@ -695,13 +707,19 @@ class Checker:
         clause = window[len(window) - clause_length :].translate(self._keyword_list)
         return self._negation_re.search(clause) is not None
 
-    def _contact_numbers(self, kw: str) -> list[Detection]:
-        """The digit runs of the message that are contact/PII numbers some rule here looks for."""
+    def _contact_numbers(self, views: Views, runs: bool, split: bool) -> list[Detection]:
+        """The contact/PII numbers some rule here looks for: digit runs (`runs`: the run gate
+        passed; letters glued to a run in the original text veto it, `call me 138…` does not)
+        and phone numbers split by words (`split`: the split gate passed)."""
+        digits = views.digits
+        found = find_numbers(digits, self._ctx, separated_before_from_offsets(lambda: views.offsets)) if runs else []
+        if split:
+            found = found + find_split_phones(digits, self._ctx)
         kinds = self._detector_rules
-        return [det for det in find_numbers(kw.translate(self.tables.digits_list), self._ctx) if det.kind in kinds]
+        return [det for det in found if det.kind in kinds]
 
     def _detect(
-        self, views: Views, any_hit: bool, numbers: list[Detection] | None, links: bool, mails: bool
+        self, views: Views, any_hit: bool, numbers: list[Detection] | None, links: bool, mails: bool, written: bool
     ) -> list[tuple[int, Detection]]:
         """Run the named detectors whose cheap gates (computed by `check`) passed; `numbers` are
         the number detections when `check` already made them."""
@@ -715,6 +733,16 @@ class Checker:
         if mails:
             for det in find_emails(views.link):
                 out.extend((i, det) for i in dr["email"])
+        if written:
+            url_rules = dr.get("url", ())
+            found = [find_written_links(views.link, self._url_allowed[i]) for i in url_rules] or [
+                find_written_links(views.link)
+            ]
+            for i, dets in zip(url_rules, found, strict=False):
+                out.extend((i, det) for det in dets if det.kind == "url")
+            for det in found[0]:
+                if det.kind == "email":
+                    out.extend((i, det) for i in dr.get("email", ()))
         if any_hit and "wechat_id" in dr:
             for det in find_wechat_ids(views.keyword, self._wechat_re):
                 out.extend((i, det) for i in dr["wechat_id"])
@@ -746,15 +774,17 @@ class Checker:
             relevant = relevant or plus
         # order numbers, tracking numbers and dates run together are the usual digit runs: their
         # lengths rule them out before any validation
-        numbers = self._number_rules and has_plausible_run(kw, self._numeral_runs, self._digits_list)
+        numbers = self._number_rules and has_plausible_run(kw, self._numeral_runs, self._digits_list, self._ctx)
         links = self._url_rules and _LATIN_PAIR.search(kw) is not None and _URL_GATE.search(text) is not None
         mails = self._email_rules and ("@" in text or "＠" in text)
+        split = self._phone_rules and self._split_gate.search(kw) is not None
+        written = self._written_rules and might_hold_written_link(text)
         always = bool(self._always_patterns)
-        if not (relevant or numbers or links or mails or always):
+        if not (relevant or numbers or links or mails or split or written or always):
             return _clean_result(text, self.platform, self.pack_labels)
         repeats = relevant and self._folding_repeat(kw)
-        contacts = self._contact_numbers(kw) if numbers else []  # kept for the findings
         views = views or Views(text, self.tables, kw)
+        contacts = self._contact_numbers(views, numbers, split) if numbers or split else []
         hits = self._ac.find_matches_as_indexes(kw, overlapping=True) if relevant or always else []
         if repeats:
             hits = self._add_collapsed_hits(views, hits)
@@ -797,13 +827,13 @@ class Checker:
                 found_factors = set().union(*[factored[k] for k, _, _ in hits if factored[k]])
                 needs = self._needs_factor
                 runnable = {ij for ij in set().union(*anchored) if ij not in needs or ij in found_factors}
-        if not (spans or runnable or links or mails or contacts or always):
+        if not (spans or runnable or links or mails or written or contacts or always):
             return _clean_result(text, self.platform, self.pack_labels)
         for i, j in (*runnable, *self._always_patterns) if always else runnable:
             self._run_pattern(kw, i, j, spans, exceptions)
         detections = (
-            self._detect(views, bool(spans), contacts, links, mails)
-            if contacts or links or mails or (spans and self._wechat_id_rules)
+            self._detect(views, bool(spans), contacts, links, mails, written)
+            if contacts or links or mails or written or (spans and self._wechat_id_rules)
             else ()
         )
         if not spans and not detections:

@@ -6,7 +6,25 @@ numbers, tracking numbers, prices and dates. Detectors only find spans; masking 
 """
 
 from kefuguard.detectors.base import Detection, DetectorContext
-from kefuguard.detectors.links import find_emails, find_urls
-from kefuguard.detectors.numbers import find_numbers, find_wechat_ids
+from kefuguard.detectors.links import find_emails, find_urls, find_written_links, might_hold_written_link
+from kefuguard.detectors.numbers import (
+    find_numbers,
+    find_split_phones,
+    find_wechat_ids,
+    might_hold_split_phone,
+    separated_before_from_offsets,
+)
 
-__all__ = ["Detection", "DetectorContext", "find_emails", "find_numbers", "find_urls", "find_wechat_ids"]
+__all__ = [
+    "Detection",
+    "DetectorContext",
+    "find_emails",
+    "find_numbers",
+    "find_split_phones",
+    "find_urls",
+    "find_wechat_ids",
+    "find_written_links",
+    "might_hold_split_phone",
+    "might_hold_written_link",
+    "separated_before_from_offsets",
+]
