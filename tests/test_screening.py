@@ -14,7 +14,7 @@ import re
 import pytest
 
 from kefuguard.checker import Checker, shared_detector_context, shared_tables
-from kefuguard.detectors.numbers import find_numbers, has_plausible_run
+from kefuguard.detectors.numbers import find_numbers, has_plausible_run, separated_before_from_offsets
 from kefuguard.normalize import Views, keyword_view
 from kefuguard.regex_prefilter import required_factors
 from kefuguard.rules.loader import load_pack_file
@@ -188,11 +188,19 @@ def test_digit_run_gate_agrees_with_the_number_detectors():
     numerals = "0123456789一二三四五六七八九零"
     cases = ["".join(rng.choice(numerals) for _ in range(n)) for n in range(1, 24) for _ in range(40)]
     cases += [f"{p}{'1' * n}" for p in ("86", "0", "86138", "") for n in range(1, 20)]
+    cases += [f"{p}{'5' * n}" for p in ("400", "800", "1", "13", "0571", "62") for n in range(1, 17)]
+    prefixes = ("", "电话", "订单", "qq", "加", "加我", "扣扣号", "q", "价格", "订单号是", "联系", "hello ", "tel", "金额¥")
     for body in cases:
-        for text in (body, f"电话{body}", f"订单{body}号", f"qq{body}"):
+        for text in (*(f"{p}{body}" for p in prefixes), f"订单{body}号", f"{body}元", f"亲{body}，加我"):
             kw = text.translate(tables.keyword_list)
-            if find_numbers(kw.translate(tables.digits_list), ctx):
-                assert has_plausible_run(kw, tables.numeral_runs, tables.digits_list), text
+            views = Views(text, tables, kw)
+            separated = separated_before_from_offsets(lambda views=views: views.offsets)
+            for found in (find_numbers(views.digits, ctx), find_numbers(views.digits, ctx, separated)):
+                if found:
+                    assert has_plausible_run(kw, tables.numeral_runs, tables.digits_list), text
+                    # with the context, the gate also rules out runs after order words and QQ-length
+                    # runs without a QQ word, but never one the detector accepts
+                    assert has_plausible_run(kw, tables.numeral_runs, tables.digits_list, ctx), (text, found)
 
 
 @pytest.mark.parametrize(

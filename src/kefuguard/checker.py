@@ -58,6 +58,7 @@ _KEYWORD, _EXCEPTION, _ANCHOR, _FACTOR = 0, 1, 2, 3
 _NONE: frozenset = frozenset()
 _NO_POSITIONS: frozenset = frozenset()
 _WHOLE_WORDS = ("words",)  # verifier: the hit must be whole words in a segmentation
+_SCAN = ("scan",)  # screen entry: a regex gate that could hide a keyword (see _gates_match)
 _DIGIT_EDGES = ("digits",)  # verifier: a pattern with digits at an edge must not continue a number
 _NO_LATIN_EDGES = (False, False)  # shared, so the hot loop tests identity
 _CLAUSE_TAIL = re.compile("[^。！？!?；;\n，,~～]*")  # matched on a reversed window: the clause's tail
@@ -201,6 +202,9 @@ class Checker:
         self._ctx = shared_detector_context()
         # a phone number split by words (前三位139，后面12345678) and links written out (abc点com)
         self._split_gate = split_phone_gate((chr(c) for c in self.tables.digits), self._ctx.phone)
+        # …and it needs two groups of 3+ digits at most ten characters apart (a cheap second test)
+        group = char_class({chr(c) for c in self.tables.digits} | set("0123456789")) + "{3,}"
+        self._two_groups = re.compile(f"{group}.{{1,10}}?{group}")
         self._own_domains = tuple(self.data.platform_domains.get(self.platform, ()))
         wechat_prefixes = [self._norm(a) for a in ("微信", *self.data.aliases.get("微信", ()))]
         self._wechat_re = wechat_prefix_pattern([p for p in wechat_prefixes if p])
@@ -430,6 +434,7 @@ class Checker:
         self._factored = [a or _NONE for a in self._factored]
         sentinels = {_WHOLE_WORDS: _WHOLE_WORDS, _DIGIT_EDGES: _DIGIT_EDGES}
         self._verifiers = [sentinels.get(v, v) if v is not None else None for v in self._verifiers]
+        self._screen_gates = [_SCAN if g == _SCAN else g for g in self._screen_gates]
         self._hit_roles = list(
             zip(
                 self._keyword_rules, self._exception_rules, self._anchored, self._edge_letters, self._verifiers,
@@ -468,21 +473,18 @@ class Checker:
                 entry[n:] in prefixes for n in range(1, len(entry))
             )
 
-        out: list[tuple[tuple[int, int], ...] | None] = []
+        out: list = []
         for entry in relevant:
-            if entry in doubled:  # qqq (a doubled q after q) hides the keyword qq: full path
-                out.append(() if hides_nothing(entry) else None)
+            if entry in doubled:  # qqq (a doubled q after q) hides the keyword qq: look closer
+                out.append(() if hides_nothing(entry) else _SCAN)
                 continue
             k = index.get(entry)
             payload = self._payloads[k] if k is not None else ()
             gated = tuple(sorted({(i, j) for kind, i, j in payload if kind in (_ANCHOR, _FACTOR) and gate(kind, i, j)}))
-            transparent = (
-                k is not None
-                and gated
-                and not any(kind == _KEYWORD for kind, _, _ in payload)
-                and hides_nothing(entry)
-            )
-            out.append(gated if transparent else None)
+            if k is None or not gated or any(kind == _KEYWORD for kind, _, _ in payload):
+                out.append(None)  # a keyword, or a character past the translate tables: full path
+            else:
+                out.append(gated if hides_nothing(entry) else _SCAN)
         return out
 
     def _regex(self, i: int, j: int) -> re.Pattern[str]:
@@ -497,12 +499,26 @@ class Checker:
         regexes it gates matches `kw`: then nothing in the message can be a finding of a keyword
         or regex rule. True otherwise (the full path decides)."""
         gates, bound = self._screen_gates, self._screen_relevant
+        scan = False
         for k, _, _ in screen:
             if k < bound:
                 gated = gates[k]
                 if gated is None:
                     return True
+                if gated is _SCAN:
+                    scan = True
+                    continue
                 for i, j in gated:
+                    if self._regex(i, j).search(kw) is not None:
+                        return True
+        if scan:
+            # a gate that could hide a keyword (官方 + 方便加…): the overlapping scan tells exactly
+            hits = self._ac.find_matches_as_indexes(kw, overlapping=True)
+            keyword_rules, anchored = self._keyword_rules, self._anchored
+            if any(keyword_rules[k] for k, _, _ in hits):
+                return True
+            for k, _, _ in hits:
+                for i, j in anchored[k]:
                     if self._regex(i, j).search(kw) is not None:
                         return True
         return self._folding_repeat(kw)
@@ -617,6 +633,17 @@ class Checker:
         self._screen = ahocorasick_rs.AhoCorasick(screen or ["\x00"], matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
 
     # ---------------------------------------------------------------- check
+    def _split_phone_possible(self, kw: str) -> bool:
+        """The split-phone gate: a phone word followed by a group of 3+ digits, with a second group
+        near it (groups are at most ten characters apart; the phone word stands before the first
+        or between them, so both lie within 20 characters of the gate's match)."""
+        if self._two_groups.search(kw) is None:
+            return False
+        for found in self._split_gate.finditer(kw):
+            if self._two_groups.search(kw, max(0, found.start() - 20), found.end() + 20) is not None:
+                return True
+        return False
+
     def _folding_repeat(self, kw: str) -> bool:
         """Whether a run of a repeated character stands where folding it could complete a keyword:
         between the characters that surround it in some keyword (支 付付 宝)."""
@@ -777,7 +804,7 @@ class Checker:
         numbers = self._number_rules and has_plausible_run(kw, self._numeral_runs, self._digits_list, self._ctx)
         links = self._url_rules and _LATIN_PAIR.search(kw) is not None and _URL_GATE.search(text) is not None
         mails = self._email_rules and ("@" in text or "＠" in text)
-        split = self._phone_rules and self._split_gate.search(kw) is not None
+        split = self._phone_rules and self._split_phone_possible(kw)
         written = self._written_rules and might_hold_written_link(text)
         always = bool(self._always_patterns)
         if not (relevant or numbers or links or mails or split or written or always):

@@ -216,6 +216,7 @@ class Tables:
     keyword_beyond: dict[int, str | None] = field(repr=False, default_factory=dict)
     digits_list: list[str | None] = field(repr=False, default_factory=list)
     numeral_runs: re.Pattern[str] = field(repr=False, default=re.compile("(?!)"))
+    link_list: list[str | None] = field(repr=False, default_factory=list)
     latin_letter: dict[str, str] = field(repr=False, default_factory=dict)  # ｈ, Ｈ, h, H → h
     plus: re.Pattern[str] = field(repr=False, default=re.compile("(?!)"))  # characters read as 加
 
@@ -284,7 +285,7 @@ class Views:
 
     @_computed_once
     def link(self) -> str:
-        return self.text.translate(self.tables.link)
+        return self.text.translate(self.tables.link_list or self.tables.link)
 
     @_computed_once
     def offsets(self) -> list[int]:

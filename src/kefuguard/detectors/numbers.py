@@ -128,16 +128,50 @@ def has_plausible_run(
     found = runs.search(keyword_view)
     while found is not None:
         start, end = found.span()
-        n = end - start
-        # numerals map one to one onto digits: only a 12- or 13-long run needs its head read
-        head = keyword_view[start : start + 2].translate(digit_table) if n in (12, 13) else ""
-        if _plausible(n, head) and not (
-            ctx is not None
-            and ctx.mentions(keyword_view[max(0, start - ctx.window + 2) : start].translate(digit_table), "negative")
-        ):
-            return True
+        # `find_numbers` may read up to two leading o's as the end of a word (hello 0571…): the run
+        # is also tried without them
+        for skip in range(3):
+            if skip and keyword_view[start + skip - 1] != "o":
+                break
+            if _plausible_run(keyword_view, start + skip, end, digit_table, ctx):
+                return True
         found = runs.search(keyword_view, end)
     return False
+
+
+def _plausible_run(
+    keyword_view: str, start: int, end: int, digit_table: list[str | None], ctx: DetectorContext | None
+) -> bool:
+    """`has_plausible_run`'s test of one run."""
+    n = end - start
+    if n < 5:
+        return False
+    if ctx is None:
+        # numerals map one to one onto digits: only a 12- or 13-long run needs its head read
+        return _plausible(n, keyword_view[start : start + 2].translate(digit_table) if n in (12, 13) else "")
+    if not (_plausible(n, "") or n in (12, 13)):
+        return False
+    head = keyword_view[start : start + 3].translate(digit_table)
+    return (
+        _plausible(n, head[:2])
+        and (n > 11 or _phone_shaped(n, head) or _qq_possible(keyword_view, start, head, digit_table, ctx))
+        and not ctx.mentions(keyword_view[max(0, start - ctx.window + 2) : start].translate(digit_table), "negative")
+    )
+
+
+def _phone_shaped(n: int, head: str) -> bool:
+    """A run of 5–11 digits that `_classify` could take for a phone number by its length and head."""
+    return (
+        (n == 11 and head[0] == "1" and head[1] in "3456789")
+        or (10 <= n <= 12 and head[0] == "0")
+        or (n == 10 and head in ("400", "800"))
+    )
+
+
+def _qq_possible(view: str, start: int, head: str, digit_table: list[str | None], ctx: DetectorContext) -> bool:
+    """A QQ number needs a QQ word (qq, 扣扣, 加 …) in the four characters before it (a glued q
+    is one): prices run together (945.00 → 94500), dates and codes have none."""
+    return head[0] != "0" and ctx.mentions(view[max(0, start - 4) : start].translate(digit_table), "qq")
 
 
 def separated_before_from_offsets(offsets: Sequence[int] | Callable[[], Sequence[int]]) -> Callable[[int], bool]:
