@@ -230,7 +230,7 @@ def test_gates_reject_the_usual_clean_digit_runs(checkers):
     checker = checkers["pinduoduo"]
     for text in ("订单号 123456-123456789012345", "2024-05-01 14:30", "快递单号SF166848452803"):
         kw = text.translate(checker._keyword_list)
-        assert not has_plausible_run(kw, checker._numeral_runs, checker._digits_list), text
+        assert not has_plausible_run(kw, checker._numeral_runs, checker.tables.digits_list), text
 
 
 def test_screen_keeps_exception_phrases_that_hide_nothing(checkers):

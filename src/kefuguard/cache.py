@@ -1,10 +1,10 @@
 """Compiled checkers cached on disk, so a command-line check skips the ~1 s build.
 
 A checker is pickled (its automata are rebuilt from their pattern lists on load, ~40 ms) under a
-key made of everything that could change it: kefuguard's own source and data files, the versions
-of the libraries that shape normalisation and matching, Python's version, the platform, and the
-bytes of every rule pack that applies (bundled, `--rules-dir`, $KEFUGUARD_RULES_DIR). Any change
-gives a new key, so a stale checker is never used. The translate tables, the same for every
+key made of everything that could change it: kefuguard's own source and data files (path, size,
+modification time), the versions of the libraries that shape normalisation and matching, Python's
+version, the platform, and every rule pack that applies (bundled, `--rules-dir`,
+$KEFUGUARD_RULES_DIR). Any change gives a new key, so a stale checker is never used. The translate tables, the same for every
 platform, are stored once beside the checkers.
 
 Where: $KEFUGUARD_CACHE_DIR, else $XDG_CACHE_HOME/kefuguard, else ~/.cache/kefuguard.
@@ -22,7 +22,6 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
 from kefuguard.checker import Checker, adopt_shared_tables, shared_tables
@@ -44,19 +43,37 @@ def cache_dir() -> Path | None:
     return Path(base) / "kefuguard"
 
 
+def _stamp(path: Path) -> bytes:
+    """A file's identity for the key: path, size and modification time (a stat, no read)."""
+    st = path.stat()
+    return f"{path}|{st.st_size}|{st.st_mtime_ns}".encode()
+
+
+def _library_versions() -> list[str]:
+    """The installed versions of the libraries in _LIBRARIES, read off their .dist-info folder
+    names (importlib.metadata costs 15 ms to import; a directory listing costs nothing)."""
+    wanted = {name.replace("-", "_").lower() for name in _LIBRARIES}
+    found = []
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info") and name.split("-", 1)[0].lower() in wanted:
+                found.append(name)
+    return sorted(found)
+
+
 @cache
 def code_fingerprint() -> str:
-    """A digest of kefuguard's code and data and of the libraries' and Python's versions."""
+    """A digest of kefuguard's code and data files and of the libraries' and Python's versions."""
     digest = hashlib.sha256(sys.version.encode())
-    for name in _LIBRARIES:
-        try:
-            digest.update(f"{name}={metadata.version(name)}".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{name}=-".encode())
+    for name in _library_versions():
+        digest.update(name.encode())
     files = sorted(p for p in _PACKAGE.rglob("*") if p.suffix in (".py", ".yaml", ".txt") and "__pycache__" not in p.parts)
     for path in files:
-        digest.update(str(path.relative_to(_PACKAGE)).encode())
-        digest.update(path.read_bytes())
+        digest.update(_stamp(path))
     return digest.hexdigest()[:20]
 
 
@@ -64,8 +81,7 @@ def checker_key(platform: str, extra_pack_dirs: Sequence[Path | str] = ()) -> st
     """The cache key of one platform's checker with the rule packs found now."""
     digest = hashlib.sha256(f"{code_fingerprint()}|{platform}".encode())
     for path in pack_files(extra_pack_dirs):
-        digest.update(str(path.resolve()).encode())
-        digest.update(path.read_bytes())
+        digest.update(_stamp(path.resolve()))
     return digest.hexdigest()[:24]
 
 

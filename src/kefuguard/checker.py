@@ -44,7 +44,6 @@ from kefuguard.normalize import (
     char_class,
     finish_keyword_view,
     latin_letters,
-    length_marks,
     plus_pattern,
     sound_alike_spellings,
 )
@@ -101,13 +100,10 @@ def build_shared_tables() -> Tables:
         link,
         digits,
         keyword_list=as_list_table(keyword),
-        keyword_marks=length_marks(keyword),
         keyword_beyond=beyond_list_table(keyword),
-        digits_list=as_list_table(digits),
         # number detectors only look at runs of 5+ digits/numerals (0-9 spelled out: a \d in the
         # class makes re look every character up in the Unicode database, twice as slow)
         numeral_runs=re.compile(char_class(numeral_chars | set("0123456789")) + "{5,}"),
-        link_list=as_list_table(link),
         latin_letter=latin_letters(keyword),
         plus=plus_pattern(keyword),
     )
@@ -229,7 +225,6 @@ class Checker:
         self._latin_letter = self.tables.latin_letter
         self._plus = self.tables.plus
         self._numeral_runs = self.tables.numeral_runs
-        self._digits_list = self.tables.digits_list
         self._beyond = bool(self.tables.keyword_beyond)  # characters past the list table need a second pass
         self._compile_screen()
 
@@ -415,7 +410,7 @@ class Checker:
     # Regexes travel as their source and are compiled on first use (recompiling them all took
     # 40 ms of a load); sentinels compared by identity in the hot loop are restored.
     _UNPICKLED = (
-        "_ac", "_screen", "tables", "_keyword_list", "_numeral_runs", "_digits_list", "_latin_letter", "_plus",
+        "_ac", "_screen", "tables", "_keyword_list", "_numeral_runs", "_latin_letter", "_plus",
         "_hit_roles", "_regexes",
     )
 
@@ -444,7 +439,6 @@ class Checker:
         tables = self.tables = shared_tables()
         self._keyword_list = tables.keyword_list
         self._numeral_runs = tables.numeral_runs
-        self._digits_list = tables.digits_list
         self._latin_letter = tables.latin_letter
         self._plus = tables.plus
         self._ac = ahocorasick_rs.AhoCorasick(self._patterns) if self._patterns else None
@@ -801,7 +795,11 @@ class Checker:
             relevant = relevant or plus
         # order numbers, tracking numbers and dates run together are the usual digit runs: their
         # lengths rule them out before any validation
-        numbers = self._number_rules and has_plausible_run(kw, self._numeral_runs, self._digits_list, self._ctx)
+        numbers = (
+            self._number_rules
+            and self._numeral_runs.search(kw) is not None  # most messages: no run, no digit table needed
+            and has_plausible_run(kw, self._numeral_runs, self.tables.digits_list, self._ctx)
+        )
         links = self._url_rules and _LATIN_PAIR.search(kw) is not None and _URL_GATE.search(text) is not None
         mails = self._email_rules and ("@" in text or "＠" in text)
         split = self._phone_rules and self._split_phone_possible(kw)

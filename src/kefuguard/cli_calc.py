@@ -10,21 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from kefuguard.conversation.profiles import (
-    DEFAULT_PROFILES,
-    Kind,
-    MetricProfile,
-    get_profile,
-    profile_from_yaml,
-    profile_to_yaml,
-)
 from kefuguard.penalties.compensation import (
     Compensation,
     douyin_fake_tracking,
@@ -34,6 +26,9 @@ from kefuguard.penalties.compensation import (
     tmall_late_shipment,
 )
 from kefuguard.rules.model import PLATFORM_NAMES_ZH
+
+if TYPE_CHECKING:
+    from kefuguard.conversation.profiles import MetricProfile
 
 calc_app = typer.Typer(
     help="赔付与罚款计算器（抖音延迟发货/虚假轨迹、天猫延迟发货、拼多多物流超时/回复率罚款），以及回复指标口径。",
@@ -154,6 +149,8 @@ def pdd_reply_fine(
 
 
 def _threshold(spec) -> str:
+    from kefuguard.conversation.profiles import Kind  # the profiles take 0.1 s to import: only here
+
     if spec.threshold is None:
         return "—"
     op = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}[spec.comparison]
@@ -210,6 +207,13 @@ def show_profile(
     as_yaml: Annotated[bool, typer.Option("--yaml", help="输出 YAML（可作为自定义模板）")] = False,
 ) -> None:
     """查看各平台回复指标的口径；用 --file 校验并预览店铺自定义的口径。"""
+    from kefuguard.conversation.profiles import (
+        DEFAULT_PROFILES,
+        get_profile,
+        profile_from_yaml,
+        profile_to_yaml,
+    )
+
     profiles: list[MetricProfile]
     if file is not None:
         if not file.is_file():

@@ -149,7 +149,7 @@ _TABLE_SIZE = 0x20000  # BMP + the emoji planes; characters beyond are left as t
 def as_list_table(table: dict[int, str]) -> list[str | None]:
     """The same mapping as a list indexed by code point: `str.translate` looks a list up about
     twice as fast as a large dict (no hashing, fewer cache misses). None deletes a character."""
-    out: list[str | None] = [chr(cp) for cp in range(_TABLE_SIZE)]
+    out: list[str | None] = list(map(chr, range(_TABLE_SIZE)))
     for cp, value in table.items():
         if cp < _TABLE_SIZE:
             out[cp] = value if value else None
@@ -204,21 +204,56 @@ def char_class(chars: set[str]) -> str:
     return "[" + "".join(parts) + "]"
 
 
+class _computed_once:
+    """Like functools.cached_property without its lock (Python 3.11 takes one on every first
+    access, which costs more than most views): the value lands in the instance dict, so later
+    reads never reach the descriptor. Views are per message and not shared between threads."""
+
+    def __init__(self, func) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
+
+
 @dataclass(frozen=True)
 class Tables:
-    """The compiled translate tables; built once per process (well under a second) and shared."""
+    """The compiled translate tables; built once per process (well under a second) and shared.
+
+    The list forms of the digit and link tables and the length marks are made on first use
+    (about 12 ms each) and not pickled: a command-line check of a plain message needs none."""
 
     keyword: dict[int, str]
     link: dict[int, str]
     digits: dict[int, str]
     keyword_list: list[str | None] = field(repr=False, default_factory=list)
-    keyword_marks: list[str] = field(repr=False, default_factory=list)
     keyword_beyond: dict[int, str | None] = field(repr=False, default_factory=dict)
-    digits_list: list[str | None] = field(repr=False, default_factory=list)
     numeral_runs: re.Pattern[str] = field(repr=False, default=re.compile("(?!)"))
-    link_list: list[str | None] = field(repr=False, default_factory=list)
     latin_letter: dict[str, str] = field(repr=False, default_factory=dict)  # ｈ, Ｈ, h, H → h
     plus: re.Pattern[str] = field(repr=False, default=re.compile("(?!)"))  # characters read as 加
+
+    @_computed_once
+    def keyword_marks(self) -> list[str]:
+        return length_marks(self.keyword)
+
+    @_computed_once
+    def digits_list(self) -> list[str | None]:
+        return as_list_table(self.digits)
+
+    @_computed_once
+    def link_list(self) -> list[str | None]:
+        return as_list_table(self.link)
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("keyword_marks", "digits_list", "link_list")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
 
 
 def latin_letters(table: dict[int, str]) -> dict[str, str]:
@@ -247,23 +282,6 @@ def build_digit_table(numerals: dict[str, list[str]]) -> dict[int, str]:
     return table
 
 
-class _computed_once:
-    """Like functools.cached_property without its lock (Python 3.11 takes one on every first
-    access, which costs more than most views): the value lands in the instance dict, so later
-    reads never reach the descriptor. Views are per message and not shared between threads."""
-
-    def __init__(self, func) -> None:
-        self.func = func
-        self.name = func.__name__
-        self.__doc__ = func.__doc__
-
-    def __get__(self, obj, owner=None):
-        if obj is None:
-            return self
-        value = obj.__dict__[self.name] = self.func(obj)
-        return value
-
-
 class Views:
     """The normalised views of one message, computed on demand, with offset maps back."""
 
@@ -285,7 +303,7 @@ class Views:
 
     @_computed_once
     def link(self) -> str:
-        return self.text.translate(self.tables.link_list or self.tables.link)
+        return self.text.translate(self.tables.link_list)
 
     @_computed_once
     def offsets(self) -> list[int]:
