@@ -35,6 +35,8 @@ from kefuguard.detectors.numbers import (
 )
 from kefuguard.findings import CheckResult, Finding
 from kefuguard.normalize import (
+    DEFAULT_NORMALIZATION,
+    Normalization,
     Tables,
     Views,
     as_list_table,
@@ -67,32 +69,34 @@ _LATIN_PAIR = re.compile(r"[a-z][a-z]")  # a domain needs letters: most messages
 _URL_GATE = re.compile(r"[.。．]\s*[a-zA-Zａ-ｚＡ-Ｚ]{2}|[wWｗＷ]{3}|[hHｈＨ][tTｔＴ]{2}[pPｐＰ]")  # no IGNORECASE: 20% faster
 
 
-_TABLES: list[Tables] = []  # the process's one set of tables, once built or loaded
+_TABLES: dict[tuple[bool, ...], Tables] = {}  # per set of table switches, once built or loaded
 _TABLES_LOCK = threading.Lock()
 
 
-def shared_tables() -> Tables:
-    """Translate tables are the same for every platform: build them once per process."""
-    if not _TABLES:
+def shared_tables(normalization: Normalization = DEFAULT_NORMALIZATION) -> Tables:
+    """Translate tables are the same for every platform: build them once per process (per set
+    of normalisation switches)."""
+    key = normalization.table_key
+    tables = _TABLES.get(key)
+    if tables is None:
         with _TABLES_LOCK:
-            if not _TABLES:
-                _TABLES.append(build_shared_tables())
-    return _TABLES[0]
+            tables = _TABLES.get(key)
+            if tables is None:
+                tables = _TABLES[key] = build_shared_tables(normalization)
+    return tables
 
 
 def adopt_shared_tables(tables: Tables) -> Tables:
-    """Use `tables` (loaded from a cache) as the process's tables unless some are already in use;
-    returns the tables in use."""
+    """Use `tables` (the default ones, loaded from a cache) as the process's tables unless some
+    are already in use; returns the tables in use."""
     with _TABLES_LOCK:
-        if not _TABLES:
-            _TABLES.append(tables)
-    return _TABLES[0]
+        return _TABLES.setdefault(DEFAULT_NORMALIZATION.table_key, tables)
 
 
-def build_shared_tables() -> Tables:
+def build_shared_tables(normalization: Normalization = DEFAULT_NORMALIZATION) -> Tables:
     """Build the translate tables from the Unicode database, OpenCC and engine.yaml (~0.3 s)."""
     data = load_engine_data()
-    keyword, link = build_tables()
+    keyword, link = build_tables(normalization)
     digits = build_digit_table(data.numerals)
     numeral_chars = {chr(c) for c in digits}
     return Tables(
@@ -173,11 +177,13 @@ class Checker:
         *,
         packs: Sequence[RulePack] | None = None,
         extra_pack_dirs: Sequence[Path | str] = (),
+        normalization: Normalization | None = None,
     ) -> None:
         self.platform = check_platform(platform)
         self.packs = list(packs) if packs is not None else load_packs(extra_pack_dirs)
         self.data: EngineData = load_engine_data()
-        self.tables = shared_tables()
+        self.normalization = normalization or DEFAULT_NORMALIZATION
+        self.tables = shared_tables(self.normalization)
         self.rules: list[CompiledRule] = self._compile_rules()
         contributing = {cr.pack_label for cr in self.rules} | {
             p.label for p in self.packs if p.overrides and (self.platform in p.pack.platforms or "all" in p.pack.platforms)
@@ -304,16 +310,20 @@ class Checker:
         return out
 
     def _compile_automaton(self) -> None:
+        switches = self.normalization
         self._norm_aliases = {
             self._norm(t): [a for a in (self._norm(x) for x in al) if len(a) >= 2]
             for t, al in self.data.aliases.items()
+            if switches.aliases
         }
-        for term in self.data.pinyin_terms:
+        for term in self.data.pinyin_terms if switches.pinyin else ():
             norm = self._norm(term)
             known = self._norm_aliases.setdefault(norm, [])
             known.extend(sp for sp in self._pinyin_spellings(norm) if sp not in known)
         self._keyword_numerals = {
-            self._norm(k): (self._norm(k), *(self._norm(v) for v in vs)) for k, vs in self.data.keyword_numerals.items()
+            self._norm(k): (self._norm(k), *(self._norm(v) for v in vs))
+            for k, vs in self.data.keyword_numerals.items()
+            if switches.numerals
         }
         own = self._own_names()
         payloads: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
@@ -357,7 +367,7 @@ class Checker:
                     self._always_patterns.append((i, j))
         # sound-alike spellings of curated terms (威信 → 微信) match exactly like the term itself
         exceptions = {self._norm(x) for x in self.data.phonetic_exceptions}
-        for term in (self._norm(t) for t in self.data.phonetic_terms):
+        for term in (self._norm(t) for t in self.data.phonetic_terms if switches.sound_alikes):
             keyword_payloads = [pl for pl in payloads.get(term, ()) if pl[0] == _KEYWORD]
             if not keyword_payloads or any(name in term for name in own):
                 continue
@@ -394,7 +404,7 @@ class Checker:
             for p, pl in zip(self._patterns, self._payloads, strict=True)
             if len(p) >= 3 and any(kind in (_KEYWORD, _EXCEPTION) for kind, _, _ in pl)
             for n in range(1, len(p) - 1)
-            if not p[n].isdigit()
+            if not p[n].isdigit() and switches.repeats
         }
         repeat_chars = {c for _, c, _ in self._repeat_triples}
         self._repeat_gate = re.compile("(" + char_class(repeat_chars) + r")\1+") if repeat_chars else re.compile("(?!)")
@@ -436,7 +446,7 @@ class Checker:
                 strict=True,
             )
         )
-        tables = self.tables = shared_tables()
+        tables = self.tables = shared_tables(self.normalization)
         self._keyword_list = tables.keyword_list
         self._numeral_runs = tables.numeral_runs
         self._latin_letter = tables.latin_letter
@@ -538,6 +548,8 @@ class Checker:
             for term in group.terms:
                 contexts[self._norm(term)] = ("context", before, after)
         out: list[tuple | None] = []
+        if not self.normalization.segmentation:
+            words, contexts = set(), {}
         for pattern in self._patterns:
             if pattern in contexts:
                 out.append(contexts[pattern])
@@ -713,6 +725,8 @@ class Checker:
     def _straddles_words(self, views: Views, s: int, e: int) -> bool:
         """A hit whose characters stand apart in the original (抖，音) is an evasion only if the
         pieces are words of their own (加微，信), not parts of their neighbours (不抖，音乐节)."""
+        if not self.normalization.segmentation:
+            return False
         o_start, o_end = views.span(s, e)
         if o_end - o_start == e - s or not (_is_cjk(views.text[o_start]) and _is_cjk(views.text[o_end - 1])):
             return False
@@ -983,21 +997,27 @@ def _merge(items: list[tuple[int, int, str | None]]) -> list[tuple[int, int, str
     return merged
 
 
-_CHECKERS: dict[str, Checker] = {}
+_CHECKERS: dict[tuple[str, Normalization], Checker] = {}
 _CHECKERS_LOCK = threading.Lock()
 
 
-def get_checker(platform: str) -> Checker:
-    """A process-wide, lazily built checker per platform (bundled packs + $KEFUGUARD_RULES_DIR)."""
+def get_checker(platform: str, normalization: Normalization | None = None) -> Checker:
+    """A process-wide, lazily built checker per platform (bundled packs + $KEFUGUARD_RULES_DIR),
+    and per set of normalisation switches (default: all on; that one comes from the disk cache)."""
     name = check_platform(platform)
-    checker = _CHECKERS.get(name)
+    normalization = normalization or DEFAULT_NORMALIZATION
+    checker = _CHECKERS.get((name, normalization))
     if checker is None:
         with _CHECKERS_LOCK:
-            checker = _CHECKERS.get(name)
+            checker = _CHECKERS.get((name, normalization))
             if checker is None:
-                from kefuguard.cache import cached_checker  # the disk cache is optional I/O
+                if normalization == DEFAULT_NORMALIZATION:
+                    from kefuguard.cache import cached_checker  # the disk cache is optional I/O
 
-                checker = _CHECKERS[name] = cached_checker(name)
+                    checker = cached_checker(name)
+                else:
+                    checker = Checker(name, normalization=normalization)
+                _CHECKERS[(name, normalization)] = checker
     return checker
 
 

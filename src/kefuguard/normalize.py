@@ -44,34 +44,88 @@ def _is_separator(ch: str) -> bool:
     return unicodedata.category(ch)[0] in _DELETED_CATEGORIES
 
 
-def build_tables() -> tuple[dict[int, str], dict[int, str]]:
-    """(keyword table, link table). Keyword table deletes separators; link table keeps them."""
-    t2s = _t2s_table()
+@dataclass(frozen=True)
+class Normalization:
+    """Which normalisation steps the checker applies; every step is on by default. A shop whose
+    own text trips a step (say, traditional characters it must keep apart) can switch it off.
+
+    Steps that shape the keyword view: `width` (NFKC: full-width ＶＸ, circled ①, ligatures),
+    `case` (lower-case), `traditional` (traditional → simplified), `digits` (every digit form:
+    ❶ Ⅰ ١ → 1), `accents` (wēi → wei), `separators` (spaces, punctuation, symbols and emoji
+    between characters deleted), `plus` ('+' read as 加, and deleted inside a word: 微+信).
+    Steps that add spellings or settle hits: `repeats` (微微信信), `aliases` (engine.yaml: vx,
+    薇信, 某宝, nicknames), `sound_alikes` (威信), `pinyin` (w信, zhi付宝), `numerals` (贰维码),
+    `segmentation` (京东 in 南京东路, 企鹅 without a contact word).
+    """
+
+    width: bool = True
+    case: bool = True
+    traditional: bool = True
+    digits: bool = True
+    accents: bool = True
+    separators: bool = True
+    plus: bool = True
+    repeats: bool = True
+    aliases: bool = True
+    sound_alikes: bool = True
+    pinyin: bool = True
+    numerals: bool = True
+    segmentation: bool = True
+
+    @property
+    def table_key(self) -> tuple[bool, ...]:
+        """The switches that change the translate tables."""
+        return (self.width, self.case, self.traditional, self.digits, self.accents, self.separators, self.plus)
+
+
+DEFAULT_NORMALIZATION = Normalization()
+
+
+def build_tables(options: Normalization = DEFAULT_NORMALIZATION) -> tuple[dict[int, str], dict[int, str]]:
+    """(keyword table, link table). Keyword table deletes separators; link table keeps them.
+
+    `options` shapes the keyword table only: the link view (for URLs and e-mail) always folds
+    width and case."""
+    t2s = _t2s_table() if options.traditional else {}
+    link_t2s = t2s or _t2s_table()
     keyword: dict[int, str] = {}
     link: dict[int, str] = {}
     for cp in (*range(0x10000), *_MATH_ALPHANUMERICS, *range(0x1F000, 0x1FB00), *range(0xE0000, 0xE0080)):
         ch = chr(cp)
         if 0xD800 <= cp < 0xE000:
             continue
-        folded = unicodedata.normalize("NFKC", ch).lower()
-        folded = "".join(t2s.get(ord(c), c) for c in folded)
+        full = _folded(ch, link_t2s, True, True, True)
+        if full != ch and len(full) == 1:
+            link[cp] = full
+        if ch in _KEPT_SYMBOLS and options.plus:
+            keyword[cp] = _KEPT_SYMBOLS[ch]
+            continue
+        folded = _folded(ch, t2s, options.width, options.case, options.digits)
+        if options.accents:
+            folded = _without_accent(folded)  # wēi xìn → wei xin (pinyin tone marks, é …)
+        if options.separators:
+            folded = "".join(c for c in folded if not _is_separator(c) or (options.plus and c in _KEPT_SYMBOLS))
+        if options.plus:
+            folded = "".join(_KEPT_SYMBOLS.get(c, c) for c in folded)
+        if folded != ch:
+            keyword[cp] = folded
+    for sep in "。．":
+        link[ord(sep)] = "."
+    return keyword, link
+
+
+def _folded(ch: str, t2s: dict[int, str], width: bool, case: bool, digits: bool) -> str:
+    """One character through NFKC (`width`), lower-casing (`case`), t2s and the digit forms."""
+    folded = unicodedata.normalize("NFKC", ch) if width else ch
+    if case:
+        folded = folded.lower()
+    folded = "".join(t2s.get(ord(c), c) for c in folded)
+    if digits:
         if len(folded) == 1 and unicodedata.decimal(folded, None) is not None:
             folded = str(unicodedata.decimal(folded))  # ١٣٨ (Arabic-Indic), ১৩৮ … → 138: NFKC keeps them
         elif (digit := _numeric_digit(ch)) is not None:
             folded = digit  # ❶ ➀ ➊ ⓵ ⓿ Ⅰ ⅰ: a digit's value with no NFKC decimal digit
-        if folded != ch and len(folded) == 1:
-            link[cp] = folded
-        if ch in _KEPT_SYMBOLS:
-            keyword[cp] = _KEPT_SYMBOLS[ch]
-            continue
-        folded = _without_accent(folded)  # wēi xìn → wei xin (pinyin tone marks, é …)
-        kept = "".join(c for c in folded if not _is_separator(c) or c in _KEPT_SYMBOLS)
-        kept = "".join(_KEPT_SYMBOLS.get(c, c) for c in kept)
-        if kept != ch:
-            keyword[cp] = kept
-    for sep in "。．":
-        link[ord(sep)] = "."
-    return keyword, link
+    return folded
 
 
 _MATH_ALPHANUMERICS = range(0x1D400, 0x1D800)  # 𝟏𝟑𝟖, 𝐯𝐱: NFKC folds them to ASCII
@@ -268,7 +322,8 @@ def latin_letters(table: dict[int, str]) -> dict[str, str]:
 
 def plus_pattern(table: dict[int, str]) -> re.Pattern[str]:
     """The characters the keyword view reads as 加 ('+', '＋', '﹢' …) without being 加."""
-    return re.compile(char_class({chr(cp) for cp, value in table.items() if value == _KEPT_SYMBOLS["+"]}))
+    chars = {chr(cp) for cp, value in table.items() if value == _KEPT_SYMBOLS["+"]}
+    return re.compile(char_class(chars)) if chars else re.compile("(?!)")
 
 
 def build_digit_table(numerals: dict[str, list[str]]) -> dict[int, str]:

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kefuguard.checker import Checker, get_checker, shared_tables
 from kefuguard.findings import CheckResult, Finding, RewriteResult
-from kefuguard.normalize import Views, keyword_view
+from kefuguard.normalize import Normalization, Views, keyword_view
 from kefuguard.regex_prefilter import required_factors
 from kefuguard.rules.model import Category, Penalty, Severity, Source, platform_code
 
@@ -247,6 +247,9 @@ class ShopSettings(BaseModel):
     disabled_rules: list[str] = Field(default_factory=list)
     severity_overrides: dict[str, Severity] = Field(default_factory=dict)
     rule_exceptions: dict[str, list[str]] = Field(default_factory=dict, description="rule id -> excused phrases")
+    normalization: Normalization = Field(
+        default_factory=Normalization, description="normalisation steps on (true) or off (false); all on by default"
+    )
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -417,6 +420,7 @@ class _Overlay:
     excuse_ac: Any
     excuse_payloads: tuple[frozenset[str] | None, ...]  # None: every rule (an allowed phrase)
     compile_ms: float = field(default=0.0, compare=False)
+    checker: Any = field(default=None, compare=False)  # the platform checker this revision runs on
 
     @property
     def has_words(self) -> bool:
@@ -435,6 +439,10 @@ def _compile(settings: ShopSettings, checker: Checker, revision: int) -> _Overla
     import time
 
     t0 = time.perf_counter()
+
+    def as_checked(text: str) -> str:  # normalised as this checker's switches say
+        return keyword_view(text, checker.tables)
+
     known = _known_rules(checker)
     shop_rule = f"shop.{settings.shop_id}.word"
     for fld, ids in (
@@ -454,7 +462,7 @@ def _compile(settings: ShopSettings, checker: Checker, revision: int) -> _Overla
     regexes: list[tuple[re.Pattern[str], int]] = []
     gates: dict[str, list[tuple[re.Pattern[str], int]]] = {}
     for i, w in enumerate(settings.banned_words):
-        norm = "" if w.regex else normalise(w.text)
+        norm = "" if w.regex else as_checked(w.text)
         left, right = norm[:1], norm[-1:]
         edges = (left.isascii() and left.isalpha(), right.isascii() and right.isalpha())
         metas.append(_WordMeta(w, _penalty(w.penalty), _NO_EDGES if edges == _NO_EDGES else edges))
@@ -471,10 +479,10 @@ def _compile(settings: ShopSettings, checker: Checker, revision: int) -> _Overla
     word_ac = ahocorasick_rs.AhoCorasick(patterns, implementation=_SMALL) if patterns else None
     excuses: dict[str, set[str] | None] = {}
     for phrase in settings.allowed_phrases:
-        excuses[normalise(phrase)] = None
+        excuses[as_checked(phrase)] = None
     for rid, phrases in settings.rule_exceptions.items():
         for phrase in phrases:
-            norm = normalise(phrase)
+            norm = as_checked(phrase)
             if norm in excuses and excuses[norm] is None:
                 continue
             excuses.setdefault(norm, set()).add(rid)  # type: ignore[union-attr]
@@ -496,6 +504,7 @@ def _compile(settings: ShopSettings, checker: Checker, revision: int) -> _Overla
         excuse_ac=ahocorasick_rs.AhoCorasick(excuse_patterns, implementation=_SMALL) if excuse_patterns else None,
         excuse_payloads=tuple(None if excuses[p] is None else frozenset(excuses[p]) for p in excuse_patterns),
         compile_ms=(time.perf_counter() - t0) * 1000,
+        checker=checker,
     )
 
 
@@ -675,9 +684,12 @@ class ShopChecker:
                 field="platform",
                 value=settings.platform,
             )
-        self.checker = checker if checker is not None else get_checker(settings.platform)
+        if checker is not None and checker.normalization != settings.normalization:
+            checker = None  # the shop switched normalisation steps: the platform checker built that way
+        self._given = checker
+        base = checker if checker is not None else get_checker(settings.platform, settings.normalization)
         self._lock = threading.Lock()
-        self._overlay = _compile(settings, self.checker, 1)
+        self._overlay = _compile(settings, base, 1)
         self._history: deque[Change] = deque([Change(1, _now(), by, "load", f"{len(settings.banned_words)} words")],
                                              maxlen=HISTORY_LIMIT)
 
@@ -691,8 +703,23 @@ class ShopChecker:
 
     # ------------------------------------------------------------------ reading
     @property
+    def checker(self) -> Checker:
+        """The platform checker the current revision runs on (shared; per normalisation switches)."""
+        return self._overlay.checker
+
+    @property
     def platform(self) -> str:
-        return self.checker.platform
+        return self._overlay.settings.platform
+
+    def _base_for(self, settings: ShopSettings, current: _Overlay) -> Checker:
+        """The platform checker for new settings: the current one unless the normalisation
+        switches changed (a checker with other switches is built once per process, ~1 s)."""
+        if settings.normalization == current.checker.normalization:
+            return current.checker
+        given = self._given
+        if given is not None and given.normalization == settings.normalization:
+            return given
+        return get_checker(settings.platform, settings.normalization)
 
     @property
     def shop_id(self) -> str:
@@ -731,7 +758,8 @@ class ShopChecker:
         return [self._check_with(overlay, t) for t in texts]
 
     def _check_with(self, overlay: _Overlay, text: str) -> CheckResult:
-        return _apply(overlay, self.checker, text, self.checker.check(text))
+        checker = overlay.checker
+        return _apply(overlay, checker, text, checker.check(text))
 
     def rewrite(self, text: str) -> RewriteResult:
         """A compliant version of `text`: shop words masked with the shop's mask_char (or their
@@ -749,7 +777,7 @@ class ShopChecker:
             data = current.settings.model_dump()
             edit(data)
             settings = parse_settings(data)
-            overlay = _compile(settings, self.checker, current.revision + 1)
+            overlay = _compile(settings, self._base_for(settings, current), current.revision + 1)
             self._overlay = overlay  # the swap: one reference assignment
             self._history.append(Change(overlay.revision, _now(), by, action, detail))
             return overlay.revision
