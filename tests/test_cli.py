@@ -62,6 +62,16 @@ def test_rewrite_prints_compliant_text():
     assert json.loads(result.stdout)["text"] == "这个商品很好"
 
 
+def test_rewrite_mask_char_option():
+    result = runner.invoke(app, ["rewrite", "电话13812345678", "-p", "jd", "--json", "--mask-char", "×"])
+    assert result.exit_code == 0
+    out = json.loads(result.stdout)["text"]
+    assert "×" in out and "*" not in out and "13812345678" not in out
+    bad = runner.invoke(app, ["rewrite", "电话13812345678", "-p", "jd", "--mask-char", "ab"])
+    assert bad.exit_code == 2
+    assert "--mask-char" in bad.output
+
+
 def test_rules_list_for_platform_shows_platform_penalty():
     result = runner.invoke(app, ["rules", "list", "--platform", "pinduoduo"], env={"COLUMNS": "250"})
     assert result.exit_code == 0

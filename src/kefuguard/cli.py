@@ -201,6 +201,9 @@ def rewrite(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
     rules_dir: RulesDirOpt = None,
     shop_settings: ShopSettingsOpt = None,
+    mask_char: Annotated[
+        str | None, typer.Option("--mask-char", help="遮蔽字符（默认 *，或店铺设置中的 mask_char）", show_default=False)
+    ] = None,
 ) -> None:
     """给出合规改写：遮蔽手机号等个人信息，替换违规词，并列出无法自动修复的问题。"""
     from kefuguard.rewrite import rewrite as do_rewrite
@@ -210,7 +213,15 @@ def rewrite(
     if not text.strip():
         raise fail("输入为空")
     platform, checker = _load_shop(shop_settings, platform, rules_dir)
-    result = checker.rewrite(text) if shop_settings is not None else do_rewrite(text, platform, checker=checker)
+    try:
+        if shop_settings is not None and mask_char is None:
+            result = checker.rewrite(text)
+        elif shop_settings is not None:
+            result = do_rewrite(text, platform, checker=checker, mask_char=mask_char)
+        else:
+            result = do_rewrite(text, platform, checker=checker, mask_char=mask_char or "*")
+    except ValueError as exc:
+        raise fail(f"--mask-char 无效（须为一个非字母数字的符号，如 * 或 ×）: {exc}") from exc
     if as_json:
         sys.stdout.write(result.model_dump_json() + "\n")
     else:
