@@ -27,7 +27,11 @@ docs: $(STAMP)
 	$(BIN)/kefuguard rules export --format md --output docs/rules.md
 
 bench: $(STAMP)
+	$(BIN)/python bench/accuracy/report.py
 	$(BIN)/python bench/bench_checker.py
+	$(BIN)/python bench/bench_coldstart.py
+	$(BIN)/python bench/bench_shop.py
+	$(BIN)/python bench/bench_fuzz.py
 	$(BIN)/python bench/bench_audit.py
 
 clean:
