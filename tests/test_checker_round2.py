@@ -88,6 +88,7 @@ CAUGHT = [
     ("douyin", "去转转上卖二手吧", PLATFORM, "转转"),
     ("jd", "你百度一下就知道", PLATFORM, "百度"),
     ("kuaishou", "微微信信", WECHAT, "微信"),
+    ("douyin", "親，刷單一單給你10塊", "conduct.fraud.brushing", "刷單"),
 ]
 
 
@@ -123,6 +124,10 @@ CLEAN = [
     ("douyin", "活动价1688元"),
     ("kuaishou", "¥11688的那款已售罄"),
     ("tmall", "企鹅造型的水杯"),
+    ("douyin", "这款牙刷单支装也有"),
+    ("jd", "江苏宁波仓发货"),
+    ("kuaishou", "每天猫粮喂两次就够"),
+    ("pinduoduo", "宝宝贝壳造型的勺子"),
 ]
 
 

@@ -561,7 +561,10 @@ class Checker:
                 out.append(_DIGIT_EDGES)
             else:
                 out.append(None)
-        self._segmenter_words = tuple(sorted({self._norm(w) for w in self.data.segmenter_words} | aliases))
+        freq = {self._norm(w): f for w, f in self.data.segmenter_word_freq.items()}
+        self._segmenter_words = tuple(
+            (w, freq[w]) if w in freq else w for w in sorted({self._norm(w) for w in self.data.segmenter_words} | aliases)
+        )
         return out
 
     def _verified(self, views: Views, verify: tuple, s: int, e: int) -> bool:

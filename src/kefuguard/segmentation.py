@@ -14,10 +14,10 @@ from itertools import accumulate
 _WINDOW = 12  # characters of context on each side of the hit
 _USER_WORD_FREQ = 1000  # frequent enough to be cut as a word (快手|上|有), not to break idioms (快手快脚)
 _lock = threading.Lock()
-_segmenters: dict[tuple[str, ...], object] = {}
+_segmenters: dict[tuple, object] = {}
 
 
-def _segmenter(user_words: tuple[str, ...]):
+def _segmenter(user_words: tuple[str | tuple[str, int], ...]):
     seg = _segmenters.get(user_words)
     if seg is None:
         with _lock:
@@ -26,18 +26,20 @@ def _segmenter(user_words: tuple[str, ...]):
                 import rjieba  # loaded on first use: most processes never need it
 
                 seg = rjieba.Jieba()
-                for word in user_words:
-                    seg.add_word(word, _USER_WORD_FREQ, None)
+                for entry in user_words:
+                    word, freq = entry if isinstance(entry, tuple) else (entry, _USER_WORD_FREQ)
+                    seg.add_word(word, freq, None)
                 _segmenters[user_words] = seg
     return seg
 
 
-def is_whole_words(text: str, start: int, end: int, user_words: tuple[str, ...] = ()) -> bool:
+def is_whole_words(text: str, start: int, end: int, user_words: tuple[str | tuple[str, int], ...] = ()) -> bool:
     """Whether a segmentation of the sentence around text[start:end] starts a word at `start` and
     ends one at `end` (the span is a word, or several whole words, not part of a longer one).
 
     `text` must be in simplified Chinese (the checker passes its link view, which keeps every
-    character of the original at the same index).
+    character of the original at the same index). `user_words` are added to the dictionary, as
+    words or (word, frequency) pairs.
     """
     lo, hi = max(0, start - _WINDOW), min(len(text), end + _WINDOW)
     tokens = _segmenter(user_words).cut(text[lo:hi], False)

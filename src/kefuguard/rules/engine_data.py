@@ -42,6 +42,7 @@ class EngineData(BaseModel):
     keyword_numerals: dict[str, list[str]] = Field(default_factory=dict)
     segmented_terms: list[str] = Field(default_factory=list)
     segmenter_words: list[str] = Field(default_factory=list)
+    segmenter_word_freq: dict[str, int] = Field(default_factory=dict)
     context_terms: list[ContextTerms] = Field(default_factory=list)
     negations: list[str]
     numerals: dict[str, list[str]]
