@@ -573,8 +573,8 @@ class Checker:
         if verify is _DIGIT_EDGES:
             return not ((s > 0 and kw[s - 1].isdigit()) or (e < len(kw) and kw[e].isdigit()))
         if verify is _WHOLE_WORDS:
-            if (s > 0 and kw[s - 1] == kw[s]) or (e < len(kw) and kw[e] == kw[e - 1]):
-                return True  # a doubled edge (微微信信) is an evasion, not an ordinary word
+            if s > 0 and kw[s - 1] == kw[s] and e < len(kw) and kw[e] == kw[e - 1]:
+                return True  # doubled at both edges (微微信信) is an evasion, not ordinary words (宝宝贝壳)
             o_start, o_end = views.span(s, e)
             return is_whole_words(views.link, o_start, o_end, self._segmenter_words)
         _, before, after = verify
