@@ -427,7 +427,7 @@ class Checker:
     def __getstate__(self) -> dict:
         state = {k: v for k, v in self.__dict__.items() if k not in self._UNPICKLED}
         state["_regex_sources"] = [
-            [(r if type(r) is str else (r.pattern, r.flags), hit) for r, hit in rule] for rule in self._regexes
+            [(r if type(r) is tuple else (r.pattern, r.flags), hit) for r, hit in rule] for rule in self._regexes
         ]
         return state
 
@@ -456,16 +456,18 @@ class Checker:
             self._screen_patterns or ["\x00"], matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
         )
 
-    def _transparent_gates(
-        self, relevant: list[str], gate, doubled: set[str]
-    ) -> list[tuple[tuple[int, int], ...] | None]:
-        """Per relevant screen entry: the regexes it gates, when it is nothing but a regex gate and
-        hides no other relevant string (none inside it, none starting inside it and running past
-        its end); () for a doubled-character entry; else None. A message whose relevant screen hits
-        are all such gates cannot hold a keyword (the longest-match scan would have reported it),
-        so `check` runs just those regexes and the repeat test and, when nothing matches, skips the
-        full path (小时, 地址, 官方 in ordinary replies). Doubled-character entries are left out of
-        the hiding test: the repeat test reads the text itself."""
+    def _transparent_gates(self, relevant: list[str], gate, doubled: set[str]) -> list:
+        """Per relevant screen entry, what `_gates_match` does when the screen reports it:
+        - the regexes it gates, when it is nothing but a regex gate and hides no other relevant
+          string (none inside it, none starting inside it and running past its end): run them;
+        - () for a doubled-character entry that hides nothing: the repeat test decides;
+        - _SCAN for a gate or doubled entry that could hide a keyword (官方 + 方便…, qqq + qq):
+          one overlapping scan tells whether a keyword is there;
+        - None for a keyword or a character past the translate tables: the full path.
+        A message whose relevant screen hits are all regex gates cannot hold a keyword the scan
+        did not report, so `check` runs just those regexes and, when none matches, skips the full
+        path (小时, 地址, 官方 in ordinary replies). Doubled-character entries are left out of the
+        hiding test: the repeat test reads the text itself."""
         index = {p: k for k, p in enumerate(self._patterns)}
         doubled = {p for p in doubled if p not in index}  # 绿泡泡 is a keyword as well as a doubled 泡
         matter = [p for p in relevant if p not in doubled]
