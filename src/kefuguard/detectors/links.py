@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from functools import cache
 
 from kefuguard.detectors.base import Detection
 
@@ -56,7 +57,7 @@ def find_emails(link_view: str) -> list[Detection]:
 _SP = "[ \t\u3000\u00a0]"
 _ALNUM = "0-9a-zA-Z０-９ａ-ｚＡ-Ｚ"
 _OPEN, _CLOSE = r"[(\[（【［{｛]", r"[)\]）】］}｝]"
-_TOKEN = re.compile(
+_TOKEN_SOURCE = (
     rf"(?P<ws>{_SP}{{1,3}})?"
     rf"(?:(?P<scheme>[:：]{_SP}*/{_SP}*/)"
     rf"|(?P<dot>[.。．]|[点點](?={_SP}*[a-zA-Zａ-ｚＡ-Ｚ])|{_OPEN}{_SP}*(?:[.。．点點]|[dD][oO][tT]){_SP}*{_CLOSE})"
@@ -69,16 +70,16 @@ _PLAIN_SEPS = frozenset(".。．@＠:：/")
 _W_TLDS = _TLDS + "|edu|gov|email|mail"
 _LABEL = r"[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?"
 _IPV4 = r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_W_EMAIL = re.compile(rf"(?<![a-z0-9._%+\-])[a-z0-9][a-z0-9._%+\-]*@(?P<domain>(?:{_LABEL}\.)+(?:{_W_TLDS}))(?![a-z0-9])")
-_W_URL = re.compile(
+_W_EMAIL_SOURCE = (rf"(?<![a-z0-9._%+\-])[a-z0-9][a-z0-9._%+\-]*@(?P<domain>(?:{_LABEL}\.)+(?:{_W_TLDS}))(?![a-z0-9])")
+_W_URL_SOURCE = (
     rf"(?<![a-z0-9@.\-])(?:https?://)?(?P<host>(?:{_LABEL}\.)+(?:{_TLDS}))(?![a-z0-9\-])(?::\d{{1,5}})?(?:/[a-z0-9_\-./:]*)?"
     rf"|https?://(?P<ip>{_IPV4})(?![0-9])(?::\d{{1,5}})?(?:/[a-z0-9_\-./:]*)?"
 )
-_IP_URL = re.compile(
+_IP_URL_SOURCE = (
     rf"(?<![0-9a-zA-Z.\-_])(?P<ip>{_IPV4})(?![0-9a-zA-Z_]|\.[0-9a-zA-Z])(?::\d{{1,5}}(?!\d))?"
     r"(?:/[^\s\u4e00-\u9fff，。！？]*)?"
 )
-_VERSION_CONTEXT = re.compile(r"(?:版本号?|固件|系统|version|ver|型号)[\s:：是为]*\Z", re.IGNORECASE)
+_VERSION_CONTEXT_SOURCE = r"(?i)(?:版本号?|固件|系统|version|ver|型号)[\s:：是为]*\Z"
 _MAIL_DOMAINS = frozenset(
     {
         "qq.com", "163.com", "126.com", "yeah.net", "139.com", "189.cn", "sina.com", "sina.cn", "sohu.com",
@@ -90,13 +91,27 @@ _DIGIT_HOST_TLDS = frozenset(("com", "cn", "net", "org"))
 _POINT_TLDS = frozenset(("com", "cn", "net", "org", "cc", "top", "xyz", "vip", "hk", "tw", "io", "co", "info"))
 
 
+@cache
+def _compiled() -> dict[str, re.Pattern[str]]:
+    """The written-link patterns, compiled on the first message that passes the gate (compiling
+    them at import took a command-line check 20 ms for nothing)."""
+
+    return {
+        "token": re.compile(_TOKEN_SOURCE),
+        "email": re.compile(_W_EMAIL_SOURCE),
+        "url": re.compile(_W_URL_SOURCE),
+        "ip": re.compile(_IP_URL_SOURCE),
+        "version": re.compile(_VERSION_CONTEXT_SOURCE),
+    }
+
+
 def _tokens(text: str) -> list[list[tuple[str, str, int, int, bool]]]:
     """Runs of link tokens that stand next to each other (up to 3 spaces between): per token
     (kind, text read as a link, start, end, spaced: whitespace before it)."""
     runs: list[list[tuple[str, str, int, int, bool]]] = []
     run: list[tuple[str, str, int, int, bool]] = []
     last_end = -1
-    for m in _TOKEN.finditer(text):
+    for m in _compiled()["token"].finditer(text):
         kind = m.lastgroup
         if kind is None:
             continue
@@ -231,12 +246,12 @@ def _find_written_links(text: str, allowed: tuple[str, ...]) -> list[Detection]:
             continue
         read, starts, ends, written = _read(text, part)
         taken: list[tuple[int, int]] = []
-        for m in _W_EMAIL.finditer(read):
+        for m in _compiled()["email"].finditer(read):
             s, e = m.span()
             taken.append((s, e))
             if any(written[s:e]) and _written_at_ok(text, part, s, e, m.group("domain"), starts):
                 found.append(Detection("email", starts[s], ends[e - 1], text[starts[s] : ends[e - 1]], in_original=True))
-        for m in _W_URL.finditer(read):
+        for m in _compiled()["url"].finditer(read):
             s, e = m.span()
             value = m.group().rstrip(".:/")
             e = s + len(value)
@@ -248,9 +263,9 @@ def _find_written_links(text: str, allowed: tuple[str, ...]) -> list[Detection]:
             if _allowed(host, allowed) or (m.group("host") and not _host_ok(host, point_dots)):
                 continue
             found.append(Detection("url", starts[s], ends[e - 1], text[starts[s] : ends[e - 1]], in_original=True))
-    for m in _IP_URL.finditer(text):
+    for m in _compiled()["ip"].finditer(text):
         ip = m.group("ip")
-        if _VERSION_CONTEXT.search(text, max(0, m.start() - 12), m.start()) or not _is_public(ip):
+        if _compiled()["version"].search(text, max(0, m.start() - 12), m.start()) or not _is_public(ip):
             continue
         value = m.group().rstrip(".,;:)")
         if any(d.start <= m.start() < d.end for d in found):

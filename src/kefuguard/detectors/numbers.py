@@ -12,10 +12,6 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
-import phonenumbers
-from stdnum import luhn
-from stdnum.cn import ric
-
 from kefuguard.detectors.base import Detection, DetectorContext
 
 _RUNS = re.compile(r"[0-9]{5,}x?")  # the digit view holds ASCII digits only
@@ -48,6 +44,8 @@ def is_phone_number(digits: str) -> bool:
     if not national.isdigit():
         return False
     try:
+        import phonenumbers  # imported on the first number to validate: most checks never need it
+
         number = phonenumbers.PhoneNumber(country_code=86, national_number=int(national))
         return phonenumbers.is_valid_number(number)
     except Exception:  # a validator's failure means "not valid", never an error for the caller
@@ -58,6 +56,8 @@ def _valid_id_card(number: str) -> bool:
     """python-stdnum's resident-ID check; any failure inside it means "not valid" (its birth-place
     table raises KeyError for some county codes), never an exception for the caller."""
     try:
+        from stdnum.cn import ric
+
         return ric.is_valid(number)
     except Exception:
         return False
@@ -65,6 +65,8 @@ def _valid_id_card(number: str) -> bool:
 
 def _valid_luhn(number: str) -> bool:
     try:
+        from stdnum import luhn
+
         return luhn.is_valid(number)
     except Exception:
         return False

@@ -12,13 +12,11 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from kefuguard.rules.model import Rule, RulePack, platform_code
 
 USER_PACKS_ENV = "KEFUGUARD_RULES_DIR"
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: ten times faster
 
 
 class RulePackError(ValueError):
@@ -26,8 +24,11 @@ class RulePackError(ValueError):
 
 
 def yaml_load(text: str):
-    """yaml.safe_load with libyaml's C parser where the wheel has it (ten times faster)."""
-    return yaml.load(text, Loader=_SAFE_LOADER)
+    """yaml.safe_load with libyaml's C parser where the wheel has it (ten times faster). PyYAML is
+    imported here, not at start-up: a checker loaded from the cache reads no YAML."""
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def bundled_pack_dir() -> Path:
@@ -51,6 +52,8 @@ def _describe(errors: ValidationError, raw: dict) -> str:
 
 def load_pack_file(path: Path) -> RulePack:
     """Parse and validate one YAML pack; errors name the file, rule id and field."""
+    import yaml
+
     try:
         raw = yaml_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
