@@ -66,6 +66,8 @@ CAUGHT = [
     ("jd", "加个wēi xìn吧", WECHAT, "wēi xìn"),
     ("kuaishou", "zhi付宝也行", ALIPAY, "zhi付宝"),
     ("pinduoduo", "去tao宝看看", PLATFORM, "tao宝"),
+    ("pinduoduo", "有事打dian hua给我", "pdd.diversion.phone_word", "dian hua"),
+    ("pinduoduo", "打个d话问问", "pdd.diversion.phone_word", "d话"),
     # nicknames of other platforms
     ("pinduoduo", "狗东卖得更贵", PLATFORM, "狗东"),
     ("douyin", "马云家也有这款", PLATFORM, "马云家"),
