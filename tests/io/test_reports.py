@@ -426,3 +426,11 @@ def test_html_agent_chart_keeps_top_and_bottom_of_long_rankings(report):
     labels = [a["label"] for a in data["agents"]]
     assert labels == [f"agent{i:02d}" for i in (*range(15), *range(25, 40))]
     assert out.count('class="agent-row"') == 40  # the table keeps everyone
+
+
+def test_mask_text_masks_a_landline_after_an_english_word():
+    from kefuguard.io.masking import mask_text
+
+    masked = mask_text("call me 0571-88886666")
+    assert "88886666" not in masked and masked.startswith("call me 05")
+    assert mask_text("SF1234567890 已发出") == "SF1234567890 已发出"  # a tracking number stays

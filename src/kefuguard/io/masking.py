@@ -16,7 +16,7 @@ from kefuguard.checker import shared_detector_context, shared_tables
 from kefuguard.conversation.model import Message
 from kefuguard.conversation.results import AuditReport
 from kefuguard.detectors import find_numbers
-from kefuguard.detectors.numbers import is_phone_number
+from kefuguard.detectors.numbers import is_phone_number, separated_before_from_offsets
 from kefuguard.normalize import Views
 from kefuguard.rewrite import mask_pii
 
@@ -53,7 +53,8 @@ def _number_spans(text: str) -> list[tuple[int, int, str]]:
     views = Views(text, tables)
     spans: list[tuple[int, int, str]] = []
     if tables.numeral_runs.search(views.keyword):
-        for det in find_numbers(views.digits, shared_detector_context()):
+        separated = separated_before_from_offsets(lambda: views.offsets)  # call me 138…: not glued
+        for det in find_numbers(views.digits, shared_detector_context(), separated):
             if det.kind in MASKED_KINDS:
                 start, end = (det.start, det.end) if det.in_original else views.span(det.start, det.end)
                 spans.append((start, end, det.kind))
