@@ -364,3 +364,9 @@ def test_the_guide_example_loads(tmp_path, checkers):
     result = shop.check("别去竞 品 店，好评就给返现")
     assert [(f.matched, f.tags) for f in _shop_findings(result, shop)] == [("竞 品 店", ["竞品"]), ("好评就给返现", ["邀评", "售后"])]
     assert shop.rewrite("别去竞品店").text == "别去●●●"
+
+
+def test_latin_shop_word_inside_a_full_width_word_is_not_flagged():
+    shop = ShopChecker({"shop_id": "fw", "platform": "jd", "banned_words": [{"text": "abc"}]})
+    assert [f.matched for f in shop.check("ａｂｃ").findings] == ["ａｂｃ"]
+    assert not shop.check("ｘａｂｃｙ").findings

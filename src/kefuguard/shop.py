@@ -533,10 +533,6 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _is_ascii_letter(ch: str) -> bool:
-    return "a" <= ch <= "z" or "A" <= ch <= "Z"
-
-
 def _word_spans(overlay: _Overlay, views: Views) -> dict[int, list[tuple[int, int]]]:
     """word index -> keyword-view spans where the shop's words occur (plain and doubled-char views)."""
     kw = views.keyword
@@ -593,16 +589,15 @@ def _apply(overlay: _Overlay, checker: Checker, text: str, base: CheckResult) ->
         if new is not None:
             f = f.model_copy(update={"severity": new.lowered() if f.refusal else new})
         findings.append(f)
+    letters = checker.tables.latin_letter  # every character the keyword view reads as a Latin letter
     for i, spans in words.items():
         meta = overlay.words[i]
         word = meta.word
         left, right = meta.latin_edges
         for s, e in _merge(spans) if len(spans) > 1 else spans:
             o_s, o_e = views.span(s, e)
-            # a Latin word (tb, vx) must not sit inside a longer Latin word
-            if (left and o_s > 0 and _is_ascii_letter(text[o_s - 1])) or (
-                right and o_e < len(text) and _is_ascii_letter(text[o_e])
-            ):
+            # a Latin word (tb, vx) must not sit inside a longer Latin word, in any width (ｔｂ)
+            if (left and o_s > 0 and text[o_s - 1] in letters) or (right and o_e < len(text) and text[o_e] in letters):
                 continue
             matched = text[o_s:o_e]
             findings.append(
