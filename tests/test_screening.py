@@ -16,7 +16,7 @@ import pytest
 from kefuguard.checker import Checker, shared_detector_context, shared_tables
 from kefuguard.detectors.numbers import find_numbers, has_plausible_run, separated_before_from_offsets
 from kefuguard.normalize import Views, keyword_view
-from kefuguard.regex_prefilter import required_factors
+from kefuguard.regex_prefilter import min_digit_run, required_factors
 from kefuguard.rules.loader import load_pack_file
 from kefuguard.rules.model import PLATFORMS
 
@@ -180,6 +180,43 @@ def test_required_factors_hold_for_every_bundled_pattern(packs):
                         checked += 1
                         assert any(f in kw for f in factors), (rule.id, pat.regex, kw)
     assert checked > 100
+
+
+@pytest.mark.parametrize(
+    ("regex", "expected"),
+    [
+        (r"(?:收货|地址)\D{0,40}?(?<!\d)1[3-9]\d{9}(?!\d)", 11),
+        (r"加(?:我|个)?\d{5,}", 5),
+        (r"1[3-9]\d{2,9}", 4),
+        (r"\d+x\d{4}", 4),
+        (r"(1\d{10})", 0),  # inside a group: not read (a lower bound)
+        (r"最(好|低)", 0),
+        (r"\d{0,3}[0-9]{2}", 2),
+    ],
+)
+def test_min_digit_run(regex, expected):
+    assert min_digit_run(regex) == expected
+
+
+def test_min_digit_run_holds_for_every_bundled_pattern(packs):
+    """Every example a pattern matches holds a digit run as long as the one the checker requires
+    before running it (else the digit pre-check would hide a match)."""
+    table = shared_tables().keyword_list
+    extra = ["收货地址核对一下13812345678", "加我12345678", "电话是 138 1234 5678 地址幸福路", "确认手机13800138000收件"]
+    checked = 0
+    for pack in packs:
+        for rule in pack.rules:
+            sentences = [s.translate(table) for s in (*rule.examples.hit, *rule.examples.miss, *extra)]
+            for pat in rule.match.patterns:
+                need = min_digit_run(pat.regex)
+                if need < 3:
+                    continue
+                regex = re.compile(pat.regex)
+                for kw in sentences:
+                    if regex.search(kw):
+                        checked += 1
+                        assert re.search(f"[0-9]{{{need}}}", kw), (rule.id, pat.regex, kw)
+    assert checked > 5
 
 
 def test_digit_run_gate_agrees_with_the_number_detectors():

@@ -49,7 +49,7 @@ from kefuguard.normalize import (
     plus_pattern,
     sound_alike_spellings,
 )
-from kefuguard.regex_prefilter import prefiltered, required_factors, weakest
+from kefuguard.regex_prefilter import min_digit_run, prefiltered, required_factors, weakest
 from kefuguard.rules.engine_data import EngineData, load_engine_data, read_keyword_file
 from kefuguard.rules.loader import check_platform, load_packs
 from kefuguard.rules.model import Category, Penalty, Rule, RulePack, Severity, Source
@@ -152,6 +152,12 @@ class CompiledRule:
 
 def _is_ascii_letter(ch: str) -> bool:
     return "a" <= ch <= "z" or "A" <= ch <= "Z"
+
+
+@lru_cache(maxsize=64)
+def _digit_run(n: int) -> re.Pattern[str]:
+    """A search for n consecutive ASCII digits (the keyword view's digits are all ASCII)."""
+    return re.compile(f"[0-9]{{{n}}}")
 
 
 def _is_cjk(ch: str) -> bool:
@@ -412,6 +418,11 @@ class Checker:
             [(regex, "hit" in regex.groupindex) for regex in (prefiltered(p.regex) for p in cr.rule.match.patterns)]
             for cr in self.rules
         ]
+        # a regex that reads a number (1[3-9]\d{9}) runs only where a digit run that long stands
+        self._regex_digits = [
+            [_digit_run(n) if (n := min_digit_run(p.regex)) >= 3 else None for p in cr.rule.match.patterns]
+            for cr in self.rules
+        ]
 
     # ---------------------------------------------------------------- pickling
     # A checker is cached on disk (kefuguard.cache) to spare a command line the build. The
@@ -493,6 +504,12 @@ class Checker:
                 out.append(gated if hides_nothing(entry) else _SCAN)
         return out
 
+    def _regex_matches(self, i: int, j: int, kw: str) -> bool:
+        digits = self._regex_digits[i][j]
+        if digits is not None and digits.search(kw) is None:
+            return False  # it needs a digit run longer than any in the message
+        return self._regex(i, j).search(kw) is not None
+
     def _regex(self, i: int, j: int) -> re.Pattern[str]:
         regex, has_hit_group = self._regexes[i][j]
         if type(regex) is tuple:  # a checker loaded from the cache compiles its regexes on first use
@@ -501,9 +518,14 @@ class Checker:
         return regex
 
     def _gates_match(self, kw: str, screen: list[tuple[int, int, int]]) -> bool:
-        """False when every relevant screen hit is a transparent regex gate and none of the
-        regexes it gates matches `kw`: then nothing in the message can be a finding of a keyword
-        or regex rule. True otherwise (the full path decides)."""
+        """False when every relevant screen hit is a regex gate or a doubled character and none of
+        the regexes the full path would run matches `kw`: then nothing in the message can be a
+        finding of a keyword or regex rule. True otherwise (the full path decides).
+
+        A transparent gate (one that hides no keyword) runs its regexes straight away. Otherwise
+        one overlapping scan tells exactly what is there, as the full path would see it: any
+        keyword means the full path; a regex runs only where its anchor and, if it needs one, one
+        of its derived literals occur (小时 alone does not run the 每隔…小时…催你 regex)."""
         gates, bound = self._screen_gates, self._screen_relevant
         scan = False
         for k, _, _ in screen:
@@ -513,19 +535,25 @@ class Checker:
                     return True
                 if gated is _SCAN:
                     scan = True
-                    continue
-                for i, j in gated:
-                    if self._regex(i, j).search(kw) is not None:
-                        return True
+        if not scan:
+            for k, _, _ in screen:
+                if k < bound:
+                    for i, j in gates[k]:
+                        if (i, j) not in self._needs_factor and self._regex_matches(i, j, kw):
+                            return True
+                    if any((i, j) in self._needs_factor for i, j in gates[k]):
+                        scan = True
         if scan:
-            # a gate that could hide a keyword (官方 + 方便加…): the overlapping scan tells exactly
             hits = self._ac.find_matches_as_indexes(kw, overlapping=True)
-            keyword_rules, anchored = self._keyword_rules, self._anchored
+            keyword_rules, anchored, factored = self._keyword_rules, self._anchored, self._factored
             if any(keyword_rules[k] for k, _, _ in hits):
                 return True
-            for k, _, _ in hits:
-                for i, j in anchored[k]:
-                    if self._regex(i, j).search(kw) is not None:
+            anchors = [anchored[k] for k, _, _ in hits if anchored[k]]
+            if anchors:
+                found = set().union(*[factored[k] for k, _, _ in hits if factored[k]])
+                needs = self._needs_factor
+                for i, j in set().union(*anchors):
+                    if ((i, j) not in needs or (i, j) in found) and self._regex_matches(i, j, kw):
                         return True
         return self._folding_repeat(kw)
 
@@ -885,6 +913,9 @@ class Checker:
         return self._result(views, spans, detections)
 
     def _run_pattern(self, kw: str, i: int, j: int, spans, exceptions) -> None:
+        digits = self._regex_digits[i][j]
+        if digits is not None and digits.search(kw) is None:
+            return
         regex, has_hit_group = self._regex(i, j), self._regexes[i][j][1]
         exc = exceptions.get(i, ())
         for m in regex.finditer(kw):

@@ -238,6 +238,46 @@ def required_factors(pattern: str) -> set[str] | None:
     return factors
 
 
+_DIGITS = frozenset("0123456789")
+
+
+def _is_digit_item(op, av) -> bool:
+    """Whether one parsed element matches a single ASCII digit and nothing else."""
+    if op is C.LITERAL:
+        return chr(av) in _DIGITS
+    if op is C.IN:
+        chars = _charset(av)
+        return bool(chars) and chars <= _DIGITS
+    return False
+
+
+def min_digit_run(pattern: str) -> int:
+    r"""The length of a run of consecutive digits every match of `pattern` contains (0 if none is
+    certain): 1[3-9]\d{9} gives 11. The checker skips a regex when the text holds no digit run
+    that long (a regex reading a mobile number after 地址 costs ~4 µs, the run test ~0.3 µs).
+    Only the pattern's top-level sequence is read; groups and branches end a run (a lower bound)."""
+    try:
+        items = list(P.parse(pattern).data)
+    except (re.error, RecursionError):
+        return 0
+    best = run = 0
+    for op, av in items:
+        if op in _ZERO_WIDTH:
+            continue  # look-arounds consume nothing: (?<!\d) inside a run keeps it going
+        if _is_digit_item(op, av):
+            run += 1
+        elif op in _REPEATS and len(av[2]) == 1 and _is_digit_item(*av[2][0]):
+            low, high, _sub = av
+            run += low
+            if high != low:  # a variable repeat: what follows need not touch what came before
+                best, run = max(best, run), 0 if low == 0 else run
+                if low == 0:
+                    continue
+        else:
+            best, run = max(best, run), 0
+    return max(best, run)
+
+
 def prefiltered(pattern: str) -> re.Pattern[str]:
     """`pattern` compiled, with a first-character look-ahead in front where that is possible."""
     compiled = re.compile(pattern)
