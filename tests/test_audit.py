@@ -115,3 +115,50 @@ def test_demo_writes_reports_that_render_in_a_browser(tmp_path):
     assert dom.find("rect", "bar", within="chart-categories")
     marks = dom.find("mark", "violation")
     assert marks and all(m["text"].strip() for m in marks)
+
+
+def test_a_broken_file_in_the_folder_does_not_stop_the_audit(tmp_path):
+    """Issue 9: the sample logs plus a truncated workbook, a notes file and an empty CSV."""
+    import shutil
+
+    from kefuguard.io.reports import render_html
+
+    logs = tmp_path / "logs"
+    shutil.copytree(sample_dir(), logs)
+    (logs / "broken.xlsx").write_bytes((logs / "chat_kuaishou_taobao.xlsx").read_bytes()[:3000])
+    (logs / "notes.bin").write_bytes(b"\x00\x01")
+    (logs / "empty.csv").write_bytes(b"")
+    report = run_audit([logs], AuditOptions(out_dir=tmp_path / "out", workers=1))
+    imp = report.imports
+    assert imp.read == imp.accepted + imp.duplicates + imp.rejected
+    assert imp.accepted > 3000 and imp.rejected == 9 + 1
+    status = {f["path"].rsplit("/", 1)[-1]: f["status"] for f in imp.files}
+    assert status["broken.xlsx"] == "unreadable" and status["notes.bin"] == "skipped"
+    assert status["empty.csv"] == "empty" and status["README.md"] == "skipped"
+    with open(imp.rejects_path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    assert any(r[0].endswith("broken.xlsx") and r[2] == "0" for r in rows)
+    html = render_html(report)
+    assert "无法读取：" in html and "broken.xlsx" in html
+
+
+def test_out_dir_that_is_a_file_is_refused(tmp_path):
+    from kefuguard.audit import OutputDirError
+
+    target = tmp_path / "reports"
+    target.write_text("x", encoding="utf-8")
+    with pytest.raises(OutputDirError, match="--out"):
+        run_audit([sample_dir()], AuditOptions(out_dir=target, workers=1))
+    assert target.read_text(encoding="utf-8") == "x"
+
+
+def test_reports_written_into_the_input_folder_are_not_read_back(tmp_path):
+    import shutil
+
+    logs = tmp_path / "logs"
+    shutil.copytree(sample_dir(), logs)
+    first = run_audit([logs], AuditOptions(out_dir=logs, workers=1))
+    second = run_audit([logs], AuditOptions(out_dir=logs, workers=1))
+    assert (second.imports.read, second.imports.rejected) == (first.imports.read, first.imports.rejected)
+    status = {f["path"].rsplit("/", 1)[-1]: f["status"] for f in second.imports.files}
+    assert status["findings.csv"] == status["rejects.csv"] == "skipped"

@@ -155,3 +155,87 @@ def test_bad_shop_settings_are_one_clear_line(tmp_path, content, extra, message)
     assert message in result.output and "Traceback" not in result.output
     missing = runner.invoke(app, ["rewrite", "你好", "--shop-settings", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 2 and "店铺设置文件不存在" in missing.output
+
+
+# --- audit: bad inputs, output folder, languages, masking switch (issue 9) --------------------
+
+AUDIT_CSV = (
+    "会话ID,平台,店铺,客服账号,角色,发送时间,消息内容\n"
+    "C1,拼多多,店,kf,买家,2024-05-01 10:00:00,在吗\n"
+    "C1,拼多多,店,kf,客服,2024-05-01 10:00:20,在的亲\n"
+)
+
+
+def _audit(tmp_path, *args):
+    return runner.invoke(app, ["audit", *map(str, args), "--workers", "1"])
+
+
+def test_audit_out_pointing_at_a_file_is_a_clear_error(tmp_path):
+    log = tmp_path / "a.csv"
+    log.write_text(AUDIT_CSV, encoding="utf-8")
+    target = tmp_path / "report.txt"
+    target.write_text("keep me", encoding="utf-8")
+    zh = _audit(tmp_path, log, "--out", target)
+    assert zh.exit_code == 2 and "--out 指向已存在的文件" in zh.output and "Traceback" not in zh.output
+    en = _audit(tmp_path, log, "--out", target, "--lang", "en")
+    assert en.exit_code == 2 and "error: --out points at an existing file" in en.output
+    assert target.read_text(encoding="utf-8") == "keep me"
+
+
+def test_audit_messages_are_in_one_language(tmp_path):
+    zh = _audit(tmp_path, tmp_path / "nope.csv", "--out", tmp_path / "o")
+    assert zh.exit_code == 2 and "错误: 找不到文件或目录" in zh.output and "not found" not in zh.output
+    en = _audit(tmp_path, tmp_path / "nope.csv", "--out", tmp_path / "o", "--lang", "en")
+    assert en.exit_code == 2 and "error: file or folder not found" in en.output and "找不到" not in en.output
+    bad = _audit(tmp_path, tmp_path / "nope.csv", "--lang", "fr")
+    assert bad.exit_code == 2 and "--lang" in bad.output
+
+
+@pytest.mark.parametrize("name", ["empty.csv", "empty.jsonl"])
+def test_audit_empty_csv_and_jsonl_both_exit_0_with_a_warning(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"")
+    result = _audit(tmp_path, path, "--out", tmp_path / "o", "--platform", "jd", "--shop", "s")
+    assert result.exit_code == 0, result.output
+    assert "警告: 空文件" in result.output and "没有可审计的消息" in result.output
+    assert (tmp_path / "o" / "report.json").is_file()
+
+
+def test_audit_header_error_shows_a_short_escaped_preview(tmp_path):
+    path = tmp_path / "blob.csv"
+    path.write_bytes(bytes(range(14, 256)) * 40)
+    result = _audit(tmp_path, path, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "找不到表头" in result.output and len(result.output) < 800
+
+
+def test_audit_folder_with_broken_and_unsupported_files(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.csv").write_text(AUDIT_CSV, encoding="utf-8")
+    (logs / "b.xlsx").write_bytes(b"PK\x03\x04 truncated")
+    (logs / "notes.md").write_text("# notes\n", encoding="utf-8")
+    result = _audit(tmp_path, logs, "--out", tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    assert "无法读取" in result.output and "b.xlsx" in result.output
+    assert "已跳过" in result.output and "notes.md" in result.output
+    data = json.loads((tmp_path / "o" / "report.json").read_text(encoding="utf-8"))
+    imports = data["imports"]
+    assert (imports["read"], imports["accepted"], imports["rejected"]) == (3, 2, 1)
+    status = {f["path"].rsplit("/", 1)[-1]: f["status"] for f in imports["files"]}
+    assert status == {"a.csv": "ok", "b.xlsx": "unreadable", "notes.md": "skipped"}
+    rejects = (tmp_path / "o" / "rejects.csv").read_text(encoding="utf-8-sig")
+    assert "b.xlsx,,0," in rejects
+
+
+@pytest.mark.parametrize(("lang", "reason"), [("zh", "发送时间为空"), ("en", "missing sent_at")])
+def test_audit_rejects_reasons_in_the_chosen_language(tmp_path, lang, reason):
+    log = tmp_path / "a.csv"
+    log.write_text(AUDIT_CSV + "C1,拼多多,店,kf,客服,,没有时间\n", encoding="utf-8")
+    result = _audit(tmp_path, log, "--out", tmp_path / "o", "--lang", lang)
+    assert result.exit_code == 0, result.output
+    import csv as _csv
+
+    with open(tmp_path / "o" / "rejects.csv", encoding="utf-8-sig", newline="") as fh:
+        [row] = list(_csv.reader(fh))[1:]
+    assert row[2] == "4" and row[3] == reason

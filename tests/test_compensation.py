@@ -207,3 +207,48 @@ def test_cli_profile_show_and_override(tmp_path):
     bad = runner.invoke(calc_app, ["profile", "--file", str(custom)])
     assert bad.exit_code == 2 and "不是有效的指标口径" in bad.output
     assert runner.invoke(calc_app, ["profile", "amazon"]).exit_code == 2
+
+
+# ------------------------------------------------------------------ input validation (issue 9)
+
+
+@pytest.mark.parametrize("paid", ["1e999999", "99999999999", "1E+30", D("1e50")])
+def test_huge_amounts_are_a_clear_error(paid):
+    for fn in (douyin_late_shipment, douyin_fake_tracking, tmall_late_shipment):
+        with pytest.raises(ValueError, match="过大"):
+            fn(paid)
+
+
+def test_shipped_before_paid_is_an_error_not_negative_hours():
+    paid_at, shipped_at = dt.datetime(2024, 5, 3, 10), dt.datetime(2024, 5, 1, 10)
+    with pytest.raises(ValueError, match="早于付款时间"):
+        douyin_late_shipment(100, paid_at=paid_at, shipped_at=shipped_at)
+    with pytest.raises(ValueError, match="早于付款时间"):
+        tmall_late_shipment(100, paid_at=paid_at, shipped_at=shipped_at)
+    with pytest.raises(ValueError, match="发货时效"):
+        tmall_late_shipment(100, paid_at=shipped_at, shipped_at=paid_at, agreed_hours=-5)
+
+
+def test_huge_counts_are_a_clear_error():
+    with pytest.raises(ValueError, match="过大"):
+        pdd_logistics_timeout(10**30)
+    with pytest.raises(ValueError, match="过大"):
+        pdd_reply_rate_fine(10**30, 1)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["douyin-late", "--paid", "1e999999"], "过大"),
+        (["douyin-fake-tracking", "--paid", "9" * 40], "过大"),
+        (["douyin-late", "--paid", "100", "--paid-at", "2024-05-03 10:00", "--shipped-at", "2024-05-01 10:00"],
+         "早于付款时间"),
+        (["tmall-late", "--amount", "100", "--paid-at", "2024-05-03 10:00", "--shipped-at", "2024-05-01 10:00"],
+         "早于付款时间"),
+        (["pdd-logistics", "--orders", "9" * 30], "过大"),
+    ],
+)
+def test_cli_bad_inputs_are_one_clear_line(args, message):
+    result = CliRunner().invoke(calc_app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output and "InvalidOperation" not in result.output

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kefuguard.checker import get_checker
@@ -35,8 +35,11 @@ from kefuguard.conversation.results import (
 )
 from kefuguard.conversation.scoring import AgentAccumulator, ExposureAccumulator, rank_agents
 from kefuguard.io.importers import import_logs
-from kefuguard.io.masking import mask_text
+from kefuguard.masking import mask_text
 from kefuguard.rules.model import PLATFORMS
+
+#: What an audit writes into its output folder (never read back as input).
+OUTPUT_FILES = ("findings.csv", "rejects.csv", "report.html", "report.json", "report.xlsx")
 
 FINDING_COLUMNS = (
     "shop", "platform", "agent_id", "conversation_id", "sent_at", "check_id", "title", "severity",
@@ -238,6 +241,11 @@ class AuditOptions:
     config: AuditConfig = field(default_factory=AuditConfig)
     profiles: dict[str, MetricProfile] = field(default_factory=lambda: dict(DEFAULT_PROFILES))
     flagged_per_shop: int = 20
+    # mask personal data in findings.csv and rejects.csv (None: as `config.mask_pii`, default on);
+    # False only on an explicit request (`kefuguard audit --no-mask`)
+    mask_pii: bool | None = None
+    # language of the reasons in rejects.csv: 'zh' or 'en' (`--lang`); None: both
+    lang: str | None = None
     findings_rows_in_report: int = 20000
     batch_messages: int = 4000
     # records the importer may hold before spilling to disk; with worker processes beside it the
@@ -278,9 +286,35 @@ def run_audit(
         return _run_audit(paths, options or AuditOptions(), progress)
 
 
+class OutputDirError(ValueError):
+    """`out_dir` cannot be used as the report folder (an existing file, or not creatable)."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(f"{zh} {en}")
+        self.zh, self.en = zh, en
+
+    def text(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" else self.zh
+
+
+def prepare_out_dir(out_dir: str | os.PathLike[str]) -> Path:
+    """Create the report folder; an existing *file* at that path is a clear error, never overwritten."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputDirError(f"--out 指向已存在的文件 {out}，报告需要写入目录：请换一个目录名",
+                             f"--out points at an existing file {out}; reports need a folder: choose another name")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputDirError(f"无法创建报告目录 {out}：{exc.strerror or exc}",
+                             f"cannot create the report folder {out}: {exc.strerror or exc}") from None
+    return out
+
+
 def _run_audit(paths, options: AuditOptions, progress) -> AuditReport:
-    out_dir = Path(options.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = prepare_out_dir(options.out_dir)
+    if options.mask_pii is not None and options.mask_pii != options.config.mask_pii:
+        options = replace(options, config=options.config.model_copy(update={"mask_pii": options.mask_pii}))
     rejects_path = out_dir / "rejects.csv"
     workers = _worker_count(options.workers)
     if workers == 1:
@@ -314,11 +348,16 @@ def _audit_into(paths, options: AuditOptions, progress, rejects_path: Path, pool
         encoding=options.encoding,
         rejects=rejects_path,
         progress=progress,
+        mask_rejects=options.config.mask_pii,
+        rejects_lang=options.lang,
+        # an earlier run's outputs, when the report folder lies inside (or is) the input folder
+        exclude=[Path(options.out_dir) / name for name in OUTPUT_FILES],
         **kwargs,
     )
     total = PartialAudit(metrics=MetricsAggregator(options.profiles), flagged_per_shop=options.flagged_per_shop)
     kept_rows: list[tuple] = []
-    with (Path(options.out_dir) / "findings.csv").open("w", encoding="utf-8-sig", newline="") as fh:
+    findings_path = Path(options.out_dir) / "findings.csv"
+    with findings_path.open("w", encoding="utf-8-sig", newline="", errors="backslashreplace") as fh:
         writer = csv.writer(fh)
         writer.writerow(FINDING_COLUMNS_ZH)
 

@@ -364,28 +364,88 @@ def rules_export(
         console.print(f"已写入 {output}")
 
 
+_MESSAGES = {
+    "error": ("错误", "error"),
+    "warning": ("警告", "warning"),
+    "bad_map": ("--map 需要 源列名=字段 的形式，得到 {item!r}", "--map needs SOURCE=FIELD, got {item!r}"),
+    "bad_formats": ("不支持的报告格式: {names}（可选 html,json,xlsx）",
+                    "unsupported report formats: {names} (choose from html,json,xlsx)"),
+    "bad_lang": ("--lang 只能是 zh 或 en，得到 {value!r}", "--lang must be zh or en, got {value!r}"),
+    "no_mask": ("已用 --no-mask 关闭个人信息遮蔽：报告、findings.csv 和 rejects.csv 含买家手机号、证件号和地址原文，请勿外传",
+                "--no-mask: personal data is NOT masked; reports, findings.csv and rejects.csv hold buyers' phone "
+                "numbers, ID numbers and addresses as written; do not share them"),
+    "unreadable": ("无法读取，已列入拒收明细（第 0 行）: {path}: {why}",
+                   "unreadable, listed in the rejects (line 0): {path}: {why}"),
+    "skipped": ("已跳过: {path}: {why}", "skipped: {path}: {why}"),
+    "empty": ("空文件: {path}", "empty file: {path}"),
+    "nothing": ("没有可审计的消息（输入文件为空或都被跳过）；仍写出空报告", "no messages to audit (empty or skipped inputs); "
+                "empty reports written anyway"),
+    "progress": ("读取并审计聊天记录", "reading and auditing chat logs"),
+    "written": ("报告已写入:", "reports written:"),
+}
+
+
+def _msg(key: str, language: str, **values: object) -> str:
+    zh, en = _MESSAGES[key]
+    return (en if language == "en" else zh).format(**values)
+
+
+def _fail_lang(message: str, lang: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[bold red]{_msg('error', lang)}:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _warn(message: str, lang: str) -> None:
+    err_console.print(f"[bold yellow]{_msg('warning', lang)}:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def _exc_text(exc: BaseException, lang: str) -> str:
+    """The message of an error, in one language when the error carries both."""
+    text = getattr(exc, "text", None)
+    return text(lang) if callable(text) else str(exc)
+
+
 def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str | None, shop: str | None,
-                       mapping: list[str] | None, formats: str) -> None:
+                       mapping: list[str] | None, formats: str, *, mask: bool = True, lang: str = "zh") -> None:
     """Shared by `audit` and `demo`: run the audit with a progress bar, write the reports."""
+    import logging
+
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from kefuguard.audit import AuditOptions, run_audit
-    from kefuguard.io.importers import ColumnError
+    from kefuguard.audit import AuditOptions, OutputDirError, prepare_out_dir, run_audit
+    from kefuguard.io.importers import ColumnError, InputNotFoundError
     from kefuguard.io.reports import print_summary, write_html, write_json, write_xlsx
 
+    if lang not in ("zh", "en"):
+        raise _fail_lang(_msg("bad_lang", "zh", value=lang), "zh")
     column_map = {}
     for item in mapping or []:
         if "=" not in item:
-            raise fail(f"--map 需要 源列名=字段 的形式，得到 {item!r}")
+            raise _fail_lang(_msg("bad_map", lang, item=item), lang)
         src, dst = item.split("=", 1)
         column_map[src.strip()] = dst.strip()
     wanted = {f.strip() for f in formats.split(",") if f.strip()}
     unknown = wanted - {"html", "json", "xlsx"}
     if unknown:
-        raise fail(f"不支持的报告格式: {', '.join(sorted(unknown))}（可选 html,json,xlsx）")
-    options = AuditOptions(out_dir=out, workers=workers, platform=platform, shop=shop, mapping=column_map or None)
+        raise _fail_lang(_msg("bad_formats", lang, names=", ".join(sorted(unknown))), lang)
+    for path in paths:
+        if not path.exists():
+            raise _fail_lang(InputNotFoundError(path).text(lang), lang)
+    try:
+        prepare_out_dir(out)
+    except OutputDirError as exc:
+        raise _fail_lang(exc.text(lang), lang) from exc
+    if not mask:
+        _warn(_msg("no_mask", lang), lang)
+        # for whoever collects kefuguard's logs (a NullHandler keeps it off the terminal otherwise)
+        logger = logging.getLogger("kefuguard.audit")
+        if not logging.getLogger("kefuguard").handlers:
+            logging.getLogger("kefuguard").addHandler(logging.NullHandler())
+        logger.warning("PII masking switched off by --no-mask; outputs in %s hold unmasked personal data", out)
+    options = AuditOptions(out_dir=out, workers=workers, platform=platform, shop=shop, mapping=column_map or None,
+                           mask_pii=mask, lang=lang)
     with Progress(
-        TextColumn("[bold]读取并审计聊天记录"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+        TextColumn(f"[bold]{_msg('progress', lang)}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
         console=err_console, transient=False,
     ) as bar:
         task = bar.add_task("audit", total=None)
@@ -395,26 +455,33 @@ def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str
 
         try:
             report = run_audit(paths, options, progress=progress)
-        except (FileNotFoundError, ColumnError, ValueError) as exc:
-            raise fail(str(exc)) from exc
+        except (FileNotFoundError, ColumnError, OutputDirError, ValueError) as exc:
+            raise _fail_lang(_exc_text(exc, lang), lang) from exc
         bar.update(task, completed=bar.tasks[0].total or 0)
+    for f in report.imports.files:
+        status = f.get("status", "ok")
+        if status in ("unreadable", "skipped", "empty"):
+            why = f.get("error_en" if lang == "en" else "error", "")
+            _warn(_msg(status, lang, path=f.get("path", ""), why=why), lang)
+    if report.messages == 0 and not report.imports.rejected:
+        _warn(_msg("nothing", lang), lang)
     print_summary(report, console)
     written = []
     if "json" in wanted:
-        written.append(write_json(report, out / "report.json") or out / "report.json")
+        written.append(write_json(report, out / "report.json", mask_pii=mask) or out / "report.json")
     if "html" in wanted:
-        written.append(write_html(report, out / "report.html") or out / "report.html")
+        written.append(write_html(report, out / "report.html", mask_pii=mask) or out / "report.html")
     if "xlsx" in wanted:
-        written.append(write_xlsx(report, out / "report.xlsx") or out / "report.xlsx")
-    console.print("[bold]报告已写入:[/]")
-    for path in [*written, out / "findings.csv", *( [out / "rejects.csv"] if report.imports.rejected else [])]:
+        written.append(write_xlsx(report, out / "report.xlsx", mask_pii=mask) or out / "report.xlsx")
+    console.print(f"[bold]{_msg('written', lang)}[/]")
+    for path in [*written, out / "findings.csv", *([out / "rejects.csv"] if report.imports.rejected else [])]:
         console.print(f"  {Path(path).resolve()}")
 
 
 @app.command()
 def audit(
     paths: Annotated[list[Path], typer.Argument(help="聊天记录文件或目录（JSONL/CSV/XLSX，UTF-8/GBK 自动识别）")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="报告输出目录")] = Path("reports"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="报告输出目录（不能是已存在的文件）")] = Path("reports"),
     workers: Annotated[int, typer.Option("--workers", "-w", help="并行进程数，0 = 全部核心")] = 0,
     platform: Annotated[str | None, typer.Option("--platform", "-p", help="文件中没有平台列时使用")] = None,
     shop: Annotated[str | None, typer.Option("--shop", help="文件中没有店铺列时使用")] = None,
@@ -422,11 +489,20 @@ def audit(
         list[str] | None, typer.Option("--map", help="列名映射 源列名=字段，如 --map 聊天记录=text（可重复）")
     ] = None,
     formats: Annotated[str, typer.Option("--formats", help="报告格式，逗号分隔")] = "html,json,xlsx",
+    no_mask: Annotated[
+        bool, typer.Option("--no-mask", help="不遮蔽个人信息（手机号、证件号、地址）；默认所有输出都遮蔽，关闭时会打印警告")
+    ] = False,
+    lang: Annotated[str, typer.Option("--lang", help="提示与错误信息的语言：zh（默认）或 en")] = "zh",
 ) -> None:
     """审计聊天记录：逐条违规、各平台回复指标、客服评分、罚款/扣分估算；输出 HTML/JSON/XLSX 报告。"""
     if platform:
-        platform = _platform(platform)
-    _run_audit_command(paths, out, workers, platform, shop, mapping, formats)
+        try:
+            platform = check_platform(platform)
+        except ValueError as exc:
+            zh = f"未知平台 {platform!r}，可选: {', '.join(PLATFORMS)}"
+            en = f"unknown platform {platform!r}; choose from: {', '.join(PLATFORMS)}"
+            raise _fail_lang(en if lang == "en" else zh, lang) from exc
+    _run_audit_command(paths, out, workers, platform, shop, mapping, formats, mask=not no_mask, lang=lang)
 
 
 @app.command()

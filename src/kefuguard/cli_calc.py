@@ -86,6 +86,8 @@ def _run(as_json: bool, fn, *args, **kwargs) -> None:
         result = fn(*args, **kwargs)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
+    except ArithmeticError as exc:  # decimal.InvalidOperation/Overflow: an input past what can be computed
+        raise _fail(f"数值超出可计算范围，请检查输入（{type(exc).__name__}）") from exc
     _show(result, as_json)
 
 

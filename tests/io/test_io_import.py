@@ -252,7 +252,7 @@ def test_bad_rows_rejected_with_line_and_reason(tmp_path: Path) -> None:
         (str(path), 4, "未知角色 unknown role '店长'"),
         (str(path), 5, "消息内容为空 empty text"),
         (str(path), 6, "未知平台 unknown platform '亚马逊'"),
-        (str(path), 7, "列数不符 wrong column count: expected 12, got 3"),
+        (str(path), 7, "列数不符(应为 12 列，实际 3 列) wrong column count: expected 12, got 3"),
         (str(path), 8, "会话ID为空 empty conversation_id"),
         (str(path), 9, "实付金额无效 bad paid_amount '-5'"),
         (str(path), 10, "快捷回复不是是/否 quick_reply is not a boolean: '也许'"),
@@ -331,9 +331,15 @@ def test_missing_platform_column_needs_a_default(tmp_path: Path) -> None:
 def test_header_errors_surface_before_any_work(tmp_path: Path) -> None:
     good = write_csv(tmp_path / "a.csv", ZH_HEADER, [zh_row("C1", "买家", "2024-05-01 10:00:00", "hi")])
     bad = write_csv(tmp_path / "b.csv", ["foo", "bar"], [["1", "2"]])
+    # Alone, a file without a usable header is an error before any work is done...
     with pytest.raises(ColumnError) as info:
-        import_logs([good, bad])
+        import_logs([bad])
     assert str(bad) in str(info.value)
+    # ...next to a readable one it is listed as unreadable (one reject, line 0) and the other is read.
+    convs, stats, rejects = collect([good, bad])
+    assert [c.conversation_id for c in convs] == ["C1"]
+    assert stats.files[str(bad)].status == "unreadable" and "找不到表头" in stats.files[str(bad)].error
+    assert [(r.file, r.line) for r in rejects] == [(str(bad), 0)]
     with pytest.raises(FileNotFoundError):
         import_logs([tmp_path / "nope.csv"])
 

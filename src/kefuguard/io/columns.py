@@ -98,7 +98,19 @@ for _field, _names in _ALIASES.items():
 
 
 class ColumnError(ValueError):
-    """A file's header cannot be mapped onto the required fields; nothing of it can be imported."""
+    """A file cannot be imported at all (no usable header, not a workbook, …).
+
+    Built from a Chinese and an English message: `str()` holds both (Chinese first); `text(lang)`
+    one of them, for a command line that speaks one language.
+    """
+
+    def __init__(self, zh: str, en: str | None = None) -> None:
+        super().__init__(zh if en is None else f"{zh} {en}")
+        self.zh = zh
+        self.en = en if en is not None else zh
+
+    def text(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" else self.zh
 
 
 def check_mapping(mapping: Mapping[str, str] | None) -> dict[str, str]:
@@ -107,8 +119,8 @@ def check_mapping(mapping: Mapping[str, str] | None) -> dict[str, str]:
     for raw, field in (mapping or {}).items():
         if field not in CANONICAL_FIELDS:
             raise ColumnError(
-                f"列映射目标无效 invalid mapping target {field!r} for column {raw!r}; "
-                f"可用字段 expected one of: {', '.join(CANONICAL_FIELDS)}"
+                f"列映射目标无效：列 {raw!r} 映射到 {field!r}；可用字段: {', '.join(CANONICAL_FIELDS)}",
+                f"invalid mapping target {field!r} for column {raw!r}; expected one of: {', '.join(CANONICAL_FIELDS)}",
             )
         out[normalize_header(raw)] = field
     return out
@@ -274,7 +286,37 @@ _LOOSE_TIME = re.compile(
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
+# Epoch numbers and Excel serials outside these years are misreadings (20240616100000 as epoch
+# milliseconds is the year 2611), rejected with a reason rather than accepted.
+MIN_YEAR, MAX_YEAR = 1990, 2100
+_COMPACT_TIME = re.compile(r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?")
+
+
+def _compact(text: str) -> dt.datetime | None:
+    """20240616100000 / 202406161000 (YYYYMMDDhhmm[ss]) when that is a valid date-time, else None."""
+    m = _COMPACT_TIME.fullmatch(text)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) if g else 0 for g in m.groups())
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return None
+    try:
+        return dt.datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+
+
 def _from_number(number: float) -> dt.datetime | None:
+    try:
+        value = _epoch_or_serial(number)
+    except (OverflowError, OSError, ValueError):
+        return None
+    if value is None or not MIN_YEAR <= value.year <= MAX_YEAR:
+        return None
+    return value
+
+
+def _epoch_or_serial(number: float) -> dt.datetime | None:
     if number >= 1e17:
         return dt.datetime.fromtimestamp(number / 1e9, SHANGHAI)
     if number >= 1e14:
@@ -301,7 +343,12 @@ def parse_time(value: object, field: str = "sent_at", *, need_clock: bool = True
             text = value.strip()
             if not text:
                 raise CellError(f"{name}为空 missing {field}")
-            raise CellError(f"{name}无法解析 unparseable {field}: {value!r}")
+            if _NUMBER.fullmatch(text):
+                raise CellError(
+                    f"{name}无法解析（既不是 {MIN_YEAR}–{MAX_YEAR} 年的时间戳，也不是 YYYYMMDDhhmmss）"
+                    f" ambiguous {field}: {_short(value)}"
+                )
+            raise CellError(f"{name}无法解析 unparseable {field}: {_short(value)}")
     elif isinstance(value, dt.datetime):
         result = value
     elif isinstance(value, dt.date):
@@ -311,20 +358,35 @@ def parse_time(value: object, field: str = "sent_at", *, need_clock: bool = True
     elif isinstance(value, bool) or value is None:
         result = None
     elif isinstance(value, int | float):
-        result = _from_number(float(value)) if math.isfinite(value) else None
+        result = None
+        if isinstance(value, int) or (math.isfinite(value) and value.is_integer()):
+            digits = str(int(value))
+            if len(digits) in (12, 14):
+                result = _compact(digits)
+        if result is None and math.isfinite(value):
+            result = _from_number(float(value))
     else:
         result = _from_text(str(value), need_clock)
     if result is None:
         if value is None or value == "":
             raise CellError(f"{name}为空 missing {field}")
-        raise CellError(f"{name}无法解析 unparseable {field}: {value!r}")
+        raise CellError(f"{name}无法解析 unparseable {field}: {_short(value)}")
     if result.tzinfo is None:
         # The positional constructor is several times faster than .replace(tzinfo=...).
         return dt.datetime(result.year, result.month, result.day, result.hour, result.minute,
                            result.second, result.microsecond, SHANGHAI)
     if result.tzinfo is not SHANGHAI:
-        return result.astimezone(SHANGHAI)
+        try:
+            return result.astimezone(SHANGHAI)
+        except (OverflowError, ValueError):
+            raise CellError(f"{name}超出范围 {field} out of range: {_short(value)}") from None
     return result
+
+
+def _short(value: object, limit: int = 80) -> str:
+    """repr() of a cell value, cut to `limit` characters (messages never dump a whole cell)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _from_text(value: str, need_clock: bool) -> dt.datetime | None:
@@ -335,6 +397,10 @@ def _from_text(value: str, need_clock: bool) -> dt.datetime | None:
         except ValueError:
             pass
     if _NUMBER.fullmatch(text):
+        if len(text) in (12, 14):  # compact YYYYMMDDhhmm[ss] before any epoch reading
+            compact = _compact(text)
+            if compact is not None:
+                return compact
         return _from_number(float(text))
     return _loose(text, need_clock)
 

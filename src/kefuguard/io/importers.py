@@ -19,6 +19,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from kefuguard.io.columns import (
     parse_time,
     resolve_header,
 )
+from kefuguard.masking import mask_text
 
 CHUNK_SIZE = 1 << 20
 MAX_LINE_BYTES = 32 << 20
@@ -59,6 +61,8 @@ HEADER_SCAN_ROWS = 20
 RAW_LIMIT = 2000
 _CACHE_LIMIT = 500_000
 SAMPLE_REJECTS = 50
+# A quoted CSV field spanning more physical lines than this is a broken (unclosed) quote.
+MAX_RECORD_LINES = 100
 SUPPORTED_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "csv",
                       ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 
@@ -78,25 +82,49 @@ class Reject:
 
 RejectSink = Callable[[Reject], None]
 
+# Reasons read "<Chinese> <English>": the English part starts at the first space that follows a
+# non-ASCII character (or ')') and precedes a lowercase ASCII letter.
+_REASON_SPLIT = re.compile(r"(?<=[^\x00-\x28\x2a-\x7f]) (?=[a-z])")
+
+
+def reason_in(reason: str, lang: str | None) -> str:
+    """One language of a bilingual reason ('zh' or 'en'); None keeps both."""
+    if lang is None:
+        return reason
+    m = _REASON_SPLIT.search(reason)
+    if m is None:
+        return reason
+    return reason[m.end():] if lang == "en" else reason[:m.start()]
+
 
 class RejectsWriter:
     """Writes rejects to a CSV in UTF-8 with BOM (Excel opens it without mojibake).
 
-    Callable, so it can be passed wherever a reject sink is expected.
+    Personal data (phone, ID and bank-card numbers, house numbers) in the raw row and the reason
+    is masked by default, like every other output; `mask=False` keeps the rows as read (the
+    audit's explicit `--no-mask`). `lang` ('zh'/'en') writes each reason in one language (the
+    command line's `--lang`); by default both. Callable, so it can be passed wherever a reject sink
+    is expected.
     """
 
     HEADER = ("文件 file", "工作表 sheet", "行号 line", "原因 reason", "原始内容 raw")
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, mask: bool = True, lang: str | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = self.path.open("w", encoding="utf-8-sig", newline="")
+        # a lone surrogate or other unencodable text is written escaped, never aborts the audit
+        self._fh = self.path.open("w", encoding="utf-8-sig", newline="", errors="backslashreplace")
         self._writer = csv.writer(self._fh)
         self._writer.writerow(self.HEADER)
+        self.mask = mask
+        self.lang = lang  # None: reasons in both languages; 'zh'/'en': in that one
         self.count = 0
 
     def __call__(self, reject: Reject) -> None:
-        self._writer.writerow((reject.file, reject.sheet, reject.line, reject.reason, reject.raw))
+        reason, raw = reason_in(reject.reason, self.lang), reject.raw
+        if self.mask:
+            reason, raw = mask_text(reason), mask_text(raw)
+        self._writer.writerow((reject.file, reject.sheet, reject.line, reason, raw))
         self.count += 1
 
     write = __call__
@@ -119,6 +147,11 @@ class FileStats:
     path: str
     format: str = ""
     encoding: str = ""
+    # ok | unreadable (the whole file is one reject, line 0) | skipped (not a chat log: listed,
+    # not counted) | empty (no data at all: a warning)
+    status: str = "ok"
+    error: str = ""  # why, in Chinese (error_en: in English)
+    error_en: str = ""
     read: int = 0
     parsed: int = 0
     rejected: int = 0
@@ -142,7 +175,8 @@ class FileStats:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "path": self.path, "format": self.format, "encoding": self.encoding, "read": self.read,
+            "path": self.path, "format": self.format, "encoding": self.encoding, "status": self.status,
+            "error": self.error, "error_en": self.error_en, "read": self.read,
             "accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected,
             "blank": self.blank, "preamble": self.preamble, "bytes": self.bytes_total,
             "ignored_columns": list(self.ignored_columns), "skipped_sheets": list(self.skipped_sheets),
@@ -261,6 +295,15 @@ class ImportStats:
         }
 
 
+_REASON_KIND = re.compile(r"[^\s(（：「]+")
+
+
+def _reason_kind(reason: str) -> str:
+    """'列数不符(应为 12 列…) wrong column count…' → '列数不符'."""
+    m = _REASON_KIND.match(reason)
+    return m.group() if m else reason[:20]
+
+
 class _Rejects:
     """Per-file reject handling: count, keep a few samples, forward to the caller's sink."""
 
@@ -272,7 +315,7 @@ class _Rejects:
     def __call__(self, line: int, reason: str, raw: str, sheet: str = "") -> None:
         stats = self.stats
         stats.rejected += 1
-        stats.reasons[reason.split(" ", 1)[0]] += 1  # the Chinese head names the kind of problem
+        stats.reasons[_reason_kind(reason)] += 1  # the Chinese head names the kind of problem
         if len(raw) > RAW_LIMIT:
             raw = raw[:RAW_LIMIT] + "…"
         reject = Reject(self.file, line, reason, raw, sheet)
@@ -356,6 +399,12 @@ class _Converter:
         # A record: the Message field values in MESSAGE_FIELDS order (see conversation.assemble).
         return (intern(cid, cid), platform, intern(shop, shop), intern(agent, agent), intern(buyer, buyer),
                 role, when, text, quick, auto, reported, otime, paid, self.prefix + str(line))
+
+
+def _exc_name(exc: BaseException) -> str:
+    text = str(exc).strip()
+    name = type(exc).__name__
+    return f"{name}: {text[:80]}" if text else name
 
 
 def _reason(exc: Exception) -> str:
@@ -444,12 +493,44 @@ def _read_sample(fh: io.BufferedReader, limit: int = 8 * CHUNK_SIZE) -> bytes:
     return head
 
 
-def _decoded_lines(fh: io.BufferedReader, codec: str, bad: set[int], advance: Callable[[int], None]
-                   ) -> Iterator[str]:
+# Two UTF-8 encoded CJK characters in a row: where a GB18030 file may hold a line written as UTF-8.
+# (unrolled: six times faster than a repeated group on GB18030 bytes)
+_UTF8_CJK_RUN = re.compile(rb"[\xe3-\xe9][\x80-\xbf][\x80-\xbf][\xe3-\xe9][\x80-\xbf][\x80-\xbf]")
+
+
+def _utf8_lines(data: bytes, first_line: int, mixed: set[int]) -> None:
+    """Add to `mixed` the numbers of the lines of `data` (a GB18030 file's bytes, whole lines,
+    the first numbered `first_line`) that are valid UTF-8 with CJK text: UTF-8 rows pasted into a
+    GBK export, which GB18030 would decode as mojibake (加我微信 → 鍔犳垜寰…) instead of failing.
+    Chinese GBK text practically never is valid UTF-8 too."""
+    pos = counted = 0
+    lineno = first_line
+    search = _UTF8_CJK_RUN.search
+    while True:
+        m = search(data, pos)
+        if m is None:
+            return
+        start = data.rfind(b"\n", 0, m.start()) + 1
+        stop = data.find(b"\n", m.end())
+        stop = len(data) if stop < 0 else stop
+        lineno += data.count(b"\n", counted, start)
+        counted = start
+        try:
+            data[start:stop].decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            mixed.add(lineno)
+        pos = stop + 1
+
+
+def _decoded_lines(fh: io.BufferedReader, codec: str, bad: set[int], advance: Callable[[int], None],
+                   mixed: set[int] | None = None) -> Iterator[str]:
     """Lines (with their '\\n') of a binary file, decoded chunk-wise.
 
     A line that does not decode is yielded with its bad bytes escaped (\\xNN) and its 1-based number
-    added to `bad`, so the row that contains it is rejected instead of crashing the import.
+    added to `bad`, so the row that contains it is rejected instead of crashing the import. With
+    `mixed` (GB18030 files), lines that are UTF-8 instead are numbered there (see `_utf8_lines`).
     """
     lineno = 0
     tail = b""
@@ -469,6 +550,8 @@ def _decoded_lines(fh: io.BufferedReader, codec: str, bad: set[int], advance: Ca
             data, tail = tail, b""
             if not data:
                 return
+        if mixed is not None and not data.isascii():
+            _utf8_lines(data, lineno + 1, mixed)
         try:
             text = data.decode(codec)
         except UnicodeDecodeError:
@@ -495,6 +578,8 @@ def _open_text(path: Path, encoding: str | None, stats: FileStats) -> tuple[io.B
     fh = path.open("rb")
     try:
         sample = _read_sample(fh)
+        if b"\x00" in sample[:65536] and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise ColumnError(f"{path}: 不是文本文件（含二进制数据）", "not a text file (binary data)")
         codec = encoding or sniff_encoding(sample)
         if codec.replace("_", "-").lower() in ("utf-8-sig", "utf8-sig") or sample.startswith(codecs.BOM_UTF8):
             if sample.startswith(codecs.BOM_UTF8):
@@ -569,12 +654,34 @@ def _find_header(rows: Iterator[tuple[int, list[Any]]], mapping: dict[str, str],
         return None
     cells, missing = first
     names = "、".join(f"{FIELD_NAMES_ZH[f]}({f})" for f in missing)
+    preview = preview_text(_raw_cells(cells))
     raise ColumnError(
-        f"{where}: 找不到表头，缺少必需列 {names}；首行为 {_raw_cells(cells)[:300]!r}。"
-        f"可用 mapping 参数指定列名对应关系（如 {{'聊天记录': 'text'}}），或为缺少的平台/店铺提供默认值。"
-        f" No header row with the required columns ({', '.join(missing)}) in the first "
-        f"{HEADER_SCAN_ROWS} rows; map your column names with `mapping` or give platform/shop defaults."
+        f"{where}: 找不到表头，缺少必需列 {names}；首行为 {preview}。"
+        f"可用 --map 指定列名对应关系（如 --map 聊天记录=text），或用 --platform/--shop 提供平台/店铺默认值。",
+        f"no header row with the required columns ({', '.join(missing)}) in the first {HEADER_SCAN_ROWS} rows; "
+        f"first row: {preview}. Map your column names with --map (e.g. --map 聊天记录=text) "
+        f"or give --platform/--shop defaults.",
     )
+
+
+PREVIEW_CHARS = 80
+
+
+def preview_text(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """A quoted excerpt for a message: at most `limit` characters, control and undecodable
+    characters escaped, personal data masked — never a dump of a binary file."""
+    out: list[str] = []
+    size = 0
+    masked = mask_text(text[:limit])
+    for i, ch in enumerate(masked):
+        piece = ch if ch.isprintable() else ascii(ch)[1:-1]
+        if size + len(piece) > limit:
+            masked = masked[:i]
+            break
+        out.append(piece)
+        size += len(piece)
+    more = len(text) > len(masked)
+    return f"「{''.join(out)}{'…' if more else ''}」"
 
 
 # --- readers ------------------------------------------------------------------------------------
@@ -650,22 +757,50 @@ class _Options:
     encoding: str | None
 
 
+class _RecordTooLong(csv.Error):
+    """A CSV record has consumed more than MAX_RECORD_LINES physical lines: a broken quote."""
+
+
+class _LineSource:
+    """The physical lines a csv.reader consumes, numbered, with the current record's lines kept
+    (`pending`) and a push-back stack: after a broken quote the lines it swallowed are read again."""
+
+    __slots__ = ("back", "it", "limit", "lineno", "pending")
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.it = lines
+        self.back: list[str] = []  # last line first
+        self.pending: list[str] = []
+        self.lineno = 0  # physical number of the last line handed out
+        self.limit = MAX_RECORD_LINES
+
+    def __iter__(self) -> _LineSource:
+        return self
+
+    def __next__(self) -> str:
+        line = self.back.pop() if self.back else next(self.it)
+        self.lineno += 1
+        pending = self.pending
+        pending.append(line)
+        if len(pending) > self.limit:
+            raise _RecordTooLong(f"record spans more than {self.limit} lines")
+        return line
+
+    def push_back(self, lines: list[str]) -> None:
+        self.back.extend(reversed(lines))
+        self.lineno -= len(lines)
+
+
 def _read_csv(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects
               ) -> MessageStream:
     fh, codec = _open_text(path, opt.encoding, fstats)
     bad: set[int] = set()
-    pending: list[str] = []
+    mixed: set[int] = set()
 
     def advance(n: int) -> None:
         stats.advance(fstats, n)
 
-    def capture(lines: Iterator[str]) -> Iterator[str]:
-        append = pending.append
-        for line in lines:
-            append(line)
-            yield line
-
-    lines = _decoded_lines(fh, codec, bad, advance)
+    lines = _decoded_lines(fh, codec, bad, advance, mixed if codec == "gb18030" else None)
     # Peek the first non-blank line to choose the delimiter (exports also come tab-separated).
     head: list[str] = []
     for line in lines:
@@ -673,40 +808,100 @@ def _read_csv(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, 
         if line.strip():
             break
     delimiter = _choose_delimiter(path, head[-1] if head else "")
-    reader = csv.reader(capture(chain(head, lines)), delimiter=delimiter)
+    source = _LineSource(chain(head, lines))
+    reader = csv.reader(source, delimiter=delimiter)
     where = str(path)
 
     def numbered() -> Iterator[tuple[int, list[Any]]]:
         end = 0
-        pending.clear()
+        source.pending.clear()
         for row in reader:
-            start, end = end + 1, reader.line_num
+            start, end = end + 1, source.lineno
             yield start, row
-            pending.clear()
+            source.pending.clear()
 
     try:
         header = _find_header(numbered(), opt.mapping, has_platform=opt.platform is not None,
                               has_shop=opt.shop is not None, stats=fstats, where=where)
     except csv.Error as exc:
         fh.close()
-        raise ColumnError(f"{where}: 表头无法解析 unreadable header: {exc}") from None
+        raise ColumnError(f"{where}: 表头无法解析：{exc}", f"unreadable header: {exc}") from None
     except BaseException:
         fh.close()
         raise
     if header is None:
         fh.close()
-        raise ColumnError(f"{where}: 文件为空 empty file (no header row)")
-    return MessageStream(_csv_rows(fh, reader, header, opt, stats, fstats, reject, bad, pending, where), fh.close)
+        raise ColumnError(f"{where}: 文件为空（没有表头行）", "empty file (no header row)")
+    csv_file = _CsvFile(reader, source, header, delimiter, bad, mixed, where)
+    return MessageStream(_csv_rows(fh, csv_file, opt, stats, fstats, reject), fh.close)
 
 
-def _csv_rows(fh: io.BufferedReader, reader: Any, header: _Header, opt: _Options, stats: ImportStats,
-              fstats: FileStats, reject: _Rejects, bad: set[int], pending: list[str], where: str
-              ) -> Iterator[Record]:
+@dataclass
+class _CsvFile:
+    reader: Any
+    source: _LineSource
+    header: _Header
+    delimiter: str
+    bad: set[int]
+    mixed: set[int]
+    where: str
+
+
+def _field_names(header: _Header) -> dict[int, str]:
+    return {index: f"{FIELD_NAMES_ZH[f]}({f})" for f, index in header.columns.items()}
+
+
+def _looks_like_row(line: str, delimiter: str, header: _Header) -> bool:
+    """Whether one physical line is, on its own, a complete data row (width cells, a valid sent_at)."""
+    if delimiter not in line:
+        return False
+    try:
+        cells = next(csv.reader((line,), delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return False
+    width = header.width
+    if len(cells) < width or (len(cells) > width and not _is_blank(cells[width:])):
+        return False
+    try:
+        parse_time(cells[header.columns["sent_at"]], "sent_at")
+    except (CellError, TypeError, KeyError, IndexError):
+        return False
+    return True
+
+
+def _broken_quote(f: _CsvFile, row: list[Any] | None) -> tuple[str, str] | None:
+    """(zh, en) reason when the record just read is a broken quote, else None."""
+    lines = f.source.pending
+    n = len(lines)
+    if n <= 1:
+        return None
+    rowlike = next((i for i in range(1, n) if _looks_like_row(lines[i], f.delimiter, f.header)), None)
+    if row is not None and n <= MAX_RECORD_LINES and rowlike is None:
+        return None  # an ordinary multi-line message
+    names = _field_names(f.header)
+    if row is None:  # the record never ended: the field the first line leaves open is its last cell
+        try:
+            index: int | None = len(next(csv.reader((lines[0],), delimiter=f.delimiter))) - 1
+        except (csv.Error, StopIteration):
+            index = None
+    else:
+        index = next((i for i, cell in enumerate(row) if "\n" in cell or "\r" in cell), None)
+    field = names.get(index, f"第 {index + 1} 列" if index is not None else "某个")
+    where = f"其后第 {rowlike} 行是一条完整数据行" if rowlike is not None else f"跨越 {n} 行"
+    return (f"引号未闭合：{field}字段的引号到行尾没有闭合，{where}；只拒收此行，下一行起重新读取",
+            f"broken quote: a quoted field never closes ({'holds whole rows' if rowlike else f'{n} lines'}); "
+            "only this line rejected, reading resumes on the next line")
+
+
+def _csv_rows(fh: io.BufferedReader, f: _CsvFile, opt: _Options, stats: ImportStats, fstats: FileStats,
+              reject: _Rejects) -> Iterator[Record]:
+    reader, source, header, bad, mixed, where = f.reader, f.source, f.header, f.bad, f.mixed, f.where
+    pending = source.pending
     fstats.ignored_columns = header.ignored
     stats.register_source(where, fstats)
     width = header.width
     convert = _Converter(header.columns, width, platform=opt.platform, shop=opt.shop, source_prefix=where)
-    end = reader.line_num
+    end = source.lineno
     try:
         while True:
             pending.clear()
@@ -715,11 +910,25 @@ def _csv_rows(fh: io.BufferedReader, reader: Any, header: _Header, opt: _Options
             except StopIteration:
                 break
             except csv.Error as exc:
-                start, end = end + 1, reader.line_num
+                start = end + 1
                 fstats.read += 1
-                reject(start, f"格式错误(CSV) malformed CSV: {exc}", "".join(pending))
+                broken = _broken_quote(f, None) if len(pending) > 1 else None
+                if broken is not None:
+                    reject(start, f"{broken[0]} {broken[1]}", pending[0].rstrip("\r\n"))
+                    source.push_back(pending[1:])
+                else:
+                    reject(start, f"格式错误(CSV) malformed CSV: {exc}", "".join(pending))
+                end = source.lineno
                 continue
-            start, end = end + 1, reader.line_num
+            start, end = end + 1, source.lineno
+            if end > start:
+                broken = _broken_quote(f, row)
+                if broken is not None:
+                    fstats.read += 1
+                    reject(start, f"{broken[0]} {broken[1]}", pending[0].rstrip("\r\n"))
+                    source.push_back(pending[1:])
+                    end = source.lineno
+                    continue
             if not any(row):  # all cells empty (a row of mere spaces is read, and rejected)
                 fstats.blank += 1
                 continue
@@ -728,9 +937,13 @@ def _csv_rows(fh: io.BufferedReader, reader: Any, header: _Header, opt: _Options
                 reject(start, f"编码错误(无法按{fstats.encoding}解码) undecodable bytes for {fstats.encoding}",
                        "".join(pending).rstrip("\r\n"))
                 continue
+            if mixed and not mixed.isdisjoint(range(start, end + 1)):
+                reject(start, f"编码混杂(此行是UTF-8，文件其余部分按{fstats.encoding}读取) mixed encoding: "
+                       f"a UTF-8 line in a {fstats.encoding} file", "".join(pending).rstrip("\r\n"))
+                continue
             if len(row) != width:
                 if len(row) < width or not _is_blank(row[width:]):
-                    reject(start, f"列数不符 wrong column count: expected {width}, got {len(row)}",
+                    reject(start, f"列数不符(应为 {width} 列，实际 {len(row)} 列) wrong column count: expected {width}, got {len(row)}",
                            "".join(pending).rstrip("\r\n"))
                     continue
                 del row[width:]
@@ -755,7 +968,7 @@ def _read_jsonl(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats
     fh.seek(start)
     if head.startswith(b"["):
         fh.close()
-        raise ColumnError(f"{where}: 这是 JSON 数组，请导出为每行一个对象的 JSONL；"
+        raise ColumnError(f"{where}: 这是 JSON 数组，请导出为每行一个对象的 JSONL",
                           "a JSON array cannot be streamed, export JSON Lines (one object per line)")
     stats.register_source(where, fstats)
     return MessageStream(_jsonl_rows(fh, codec, opt, stats, fstats, reject, where), fh.close)
@@ -764,11 +977,13 @@ def _read_jsonl(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats
 def _jsonl_rows(fh: io.BufferedReader, codec: str, opt: _Options, stats: ImportStats, fstats: FileStats,
                 reject: _Rejects, where: str) -> Iterator[Record]:
     bad: set[int] = set()
+    mixed: set[int] = set()
     # One converter per distinct key order: the row is then simply the object's values.
     converters: dict[tuple[str, ...], _Converter] = {}
     ignored: dict[str, None] = {}
     scan = json.JSONDecoder().scan_once  # the C scanner, without raw_decode's Python wrapper
-    lines = _decoded_lines(fh, codec, bad, lambda k: stats.advance(fstats, k))
+    lines = _decoded_lines(fh, codec, bad, lambda k: stats.advance(fstats, k),
+                           mixed if codec == "gb18030" else None)
     try:
         for lineno, line in enumerate(lines, 1):
             if line.isspace() or not line:
@@ -778,6 +993,10 @@ def _jsonl_rows(fh: io.BufferedReader, codec: str, opt: _Options, stats: ImportS
             if bad and lineno in bad:
                 reject(lineno, f"编码错误(无法按{fstats.encoding}解码) undecodable bytes for {fstats.encoding}",
                        line.strip())
+                continue
+            if mixed and lineno in mixed:
+                reject(lineno, f"编码混杂(此行是UTF-8，文件其余部分按{fstats.encoding}读取) mixed encoding: "
+                       f"a UTF-8 line in a {fstats.encoding} file", line.strip())
                 continue
             try:
                 try:
@@ -793,9 +1012,18 @@ def _jsonl_rows(fh: io.BufferedReader, codec: str, opt: _Options, stats: ImportS
             except ValueError as exc:
                 reject(lineno, f"格式错误(JSON) malformed JSON: {exc}", line.strip())
                 continue
+            except RecursionError:
+                reject(lineno, "格式错误(JSON嵌套过深) malformed JSON: nested too deeply", line.strip())
+                continue
             if type(obj) is not dict:
                 reject(lineno, f"非JSON对象 not a JSON object: {type(obj).__name__}", line.strip())
                 continue
+            if "\\u" in line and _ESCAPED_SURROGATE.search(line):
+                field = _lone_surrogate(obj)
+                if field is not None:
+                    reject(lineno, f"无效字符(字段「{field}」含孤立的 UTF-16 代理项) invalid text: lone surrogate "
+                           f"in field {field}", line.strip())
+                    continue
             keys = tuple(obj)
             convert = converters.get(keys)
             if convert is None:
@@ -821,16 +1049,108 @@ def _jsonl_rows(fh: io.BufferedReader, codec: str, opt: _Options, stats: ImportS
         fh.close()
 
 
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(obj: dict[str, Any]) -> str | None:
+    """The first key (or key of a value) holding a lone surrogate ("\\ud800" in JSON), which no
+    output can encode; None when every string is valid Unicode (a \\ud83d\\ude00 pair is)."""
+    for key, value in obj.items():
+        if _SURROGATE.search(key):
+            return ascii(key)
+        if isinstance(value, str) and _SURROGATE.search(value):
+            return key
+        if isinstance(value, dict | list):
+            try:
+                if _SURROGATE.search(json.dumps(value, ensure_ascii=False)):
+                    return key
+            except (RecursionError, ValueError):
+                return key
+    return None
+
+
+def _formula_sheet_class() -> type:
+    """openpyxl's read-only worksheet, noting formula cells that have no cached value.
+
+    With data_only=True openpyxl reads such a cell as None — indistinguishable from an empty cell,
+    so a workbook saved by a tool that never calculated would be rejected as "empty text". This
+    subclass records them per row (`formulas_without_value`: {row: [(column, formula)]}) so the
+    row is rejected with the real reason. Same code path as openpyxl 3.1's _cells_by_row (pinned).
+    """
+    global _FORMULA_SHEET
+    if _FORMULA_SHEET is not None:
+        return _FORMULA_SHEET
+    from openpyxl.cell.read_only import EMPTY_CELL
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    class _Parser(WorkSheetParser):
+        missing: dict[int, list[tuple[int, str]]]
+
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            cell = super().parse_cell(element)
+            if cell["value"] is None and self.data_only:
+                formula = element.findtext(FORMULA_TAG)
+                if formula is not None:
+                    self.missing.setdefault(cell["row"], []).append((cell["column"], "=" + formula))
+            return cell
+
+    class FormulaSheet(ReadOnlyWorksheet):
+        formulas_without_value: dict[int, list[tuple[int, str]]]
+
+        def _cells_by_row(self, min_col, min_row, max_col, max_row, values_only=False):
+            filler = None if values_only else EMPTY_CELL
+            max_col = max_col or self.max_column
+            max_row = max_row or self.max_row
+            empty_row: tuple = ()
+            if max_col is not None:
+                empty_row = (filler,) * (max_col + 1 - min_col)
+            counter = min_row
+            idx = 1
+            with self._get_source() as src:
+                parser = _Parser(src, self._shared_strings, data_only=self.parent.data_only,
+                                 epoch=self.parent.epoch, date_formats=self.parent._date_formats,
+                                 timedelta_formats=self.parent._timedelta_formats)
+                parser.missing = self.formulas_without_value = {}
+                for idx, row in parser.parse():
+                    if max_row is not None and idx > max_row:
+                        break
+                    for _ in range(counter, idx):
+                        counter += 1
+                        yield empty_row
+                    if counter <= idx:
+                        yield self._get_row(row, min_col, max_col, values_only)
+                        counter += 1
+            if max_row is not None and max_row < idx:
+                for _ in range(counter, max_row + 1):
+                    yield empty_row
+
+    _FORMULA_SHEET = FormulaSheet
+    return FormulaSheet
+
+
+_FORMULA_SHEET: type | None = None
+
+
 def _read_xlsx(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects
                ) -> MessageStream:
     from openpyxl import load_workbook
 
-    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # BadZipFile, KeyError (a missing part), XML errors: a damaged workbook
+        raise ColumnError(f"{path}: 不是有效的 Excel 工作簿（文件损坏或不完整：{_exc_name(exc)}）",
+                          f"not a valid .xlsx workbook (damaged or incomplete: {_exc_name(exc)})") from None
     fstats.encoding = "xlsx"
     first_error: ColumnError | None = None
+    sheet_class = _formula_sheet_class()
     try:
         sheets = []
         for ws in wb.worksheets:
+            if type(ws).__name__ == "ReadOnlyWorksheet":
+                ws.__class__ = sheet_class
+                ws.formulas_without_value = {}
             total_rows = ws.max_row if isinstance(ws.max_row, int) else None
             # Some exporters write a wrong <dimension>; read-only mode would truncate to it.
             ws.reset_dimensions()
@@ -849,7 +1169,14 @@ def _read_xlsx(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats,
         if not sheets:
             if first_error is not None:
                 raise first_error
-            raise ColumnError(f"{path}: 工作簿中没有含表头的工作表 no sheet with a header row")
+            raise ColumnError(f"{path}: 工作簿中没有含表头的工作表", "no sheet with a header row")
+    except ColumnError:
+        wb.close()
+        raise
+    except Exception as exc:
+        wb.close()
+        raise ColumnError(f"{path}: 不是有效的 Excel 工作簿（文件损坏或不完整：{_exc_name(exc)}）",
+                          f"not a valid .xlsx workbook (damaged or incomplete: {_exc_name(exc)})") from None
     except BaseException:
         wb.close()
         raise
@@ -871,7 +1198,17 @@ def _xlsx_rows(wb: Any, path: Path, sheets: list[tuple[Any, _Header, Any, int | 
             width = header.width
             convert = _Converter(header.columns, width, platform=opt.platform, shop=opt.shop,
                                  source_prefix=where)
+            formulas = getattr(ws, "formulas_without_value", None)  # filled as rows are parsed
+            names = _field_names(header)
             for line, cells in rows:
+                if formulas and line in formulas:  # a mapped column holds a formula never calculated
+                    used = [(c, f) for c, f in formulas[line] if c - 1 in names]
+                    if used:
+                        fstats.read += 1
+                        col, formula = used[0]
+                        reject(line, f"公式没有缓存值({names[col - 1]}: {formula[:80]})，请在 Excel 中打开并保存后再导出 "
+                               f"formula cell without a cached value in {names[col - 1]}", _raw_cells(cells), ws.title)
+                        continue
                 if _is_blank(cells):
                     fstats.blank += 1
                     continue
@@ -881,7 +1218,7 @@ def _xlsx_rows(wb: Any, path: Path, sheets: list[tuple[Any, _Header, Any, int | 
                     row.extend([None] * (width - len(row)))
                 elif len(row) > width:
                     if not _is_blank(row[width:]):
-                        reject(line, f"列数不符 wrong column count: expected {width}, got {len(row)}",
+                        reject(line, f"列数不符(应为 {width} 列，实际 {len(row)} 列) wrong column count: expected {width}, got {len(row)}",
                                _raw_cells(row), ws.title)
                         continue
                     del row[width:]
@@ -906,17 +1243,91 @@ def _xlsx_rows(wb: Any, path: Path, sheets: list[tuple[Any, _Header, Any, int | 
 # --- whole imports ------------------------------------------------------------------------------
 
 
-def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    out: list[Path] = []
+class InputNotFoundError(FileNotFoundError):
+    """A file or folder named by the user does not exist."""
+
+    def __init__(self, path: Path) -> None:
+        self.zh, self.en = f"找不到文件或目录: {path}", f"file or folder not found: {path}"
+        super().__init__(f"{self.zh} {self.en}")
+
+    def text(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" else self.zh
+
+
+@dataclass(frozen=True)
+class _Input:
+    path: Path
+    in_folder: bool  # found by scanning a folder (not named by the user)
+
+
+def _expand(paths: Iterable[str | os.PathLike[str]], stats: ImportStats,
+            exclude: Iterable[str | os.PathLike[str]] = ()) -> list[_Input]:
+    """The files to read. In a folder, files of other types (.bin, .md, …), Excel lock files and
+    files that are (or lie under) a path of `exclude` (the audit's own outputs) are listed in
+    `stats` as skipped, with the reason; a named file that does not exist is an error."""
+    out: list[_Input] = []
+    excluded = [Path(e).resolve() for e in exclude]
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out.extend(sorted(q for q in path.rglob("*") if q.is_file() and q.suffix.lower() in SUPPORTED_SUFFIXES))
+            for q in sorted(q for q in path.rglob("*") if q.is_file()):
+                if excluded and any(q.resolve().is_relative_to(e) for e in excluded):
+                    _skip(stats, q, "kefuguard 自己的输出文件", "one of kefuguard's own output files")
+                elif q.name.startswith("~$"):
+                    _skip(stats, q, "Excel 锁文件（工作簿正被打开）", "an Excel lock file (the workbook is open)")
+                elif q.suffix.lower() in SUPPORTED_SUFFIXES:
+                    out.append(_Input(q, True))
+                else:
+                    _skip(stats, q, f"不支持的文件类型（{q.suffix or '无扩展名'}）",
+                          f"unsupported file type ({q.suffix or 'no extension'})")
         elif path.exists():
-            out.append(path)
+            out.append(_Input(path, False))
         else:
-            raise FileNotFoundError(f"找不到文件 file not found: {path}")
+            raise InputNotFoundError(path)
     return out
+
+
+def _skip(stats: ImportStats, path: Path, zh: str, en: str, status: str = "skipped") -> FileStats:
+    fstats = stats.add_file(path)
+    fstats.status, fstats.error, fstats.error_en = status, zh, en
+    fstats.bytes_total = 0  # not read: the progress bar still ends at 100%
+    fstats.format = fstats.format or SUPPORTED_SUFFIXES.get(path.suffix.lower(), "")
+    return fstats
+
+
+def _is_empty_text(path: Path) -> bool:
+    """A text export holding nothing but whitespace (or a BOM): no header, no rows."""
+    try:
+        size = path.stat().st_size
+        if size > CHUNK_SIZE:
+            return False
+        with path.open("rb") as fh:
+            data = fh.read()
+    except OSError:
+        return False
+    return not data.replace(codecs.BOM_UTF8, b"").strip()
+
+
+def _file_error(exc: BaseException) -> tuple[str, str]:
+    """(zh, en) of why a file cannot be read at all."""
+    if isinstance(exc, ColumnError):
+        return exc.zh, exc.en
+    if isinstance(exc, OSError):
+        reason = exc.strerror or type(exc).__name__
+        return f"{exc.filename or ''}: 无法读取文件（{reason}）", f"cannot read the file ({reason})"
+    return f"无法读取文件（{_exc_name(exc)}）", f"cannot read the file ({_exc_name(exc)})"
+
+
+def _guarded(records: Iterator[Record], fstats: FileStats, sink: _Rejects) -> Iterator[Record]:
+    """A file's records; a failure part-way (a truncated workbook, a read error) ends that file
+    with one reject naming the line reached, and the other files are still read."""
+    try:
+        yield from records
+    except Exception as exc:  # any reader failure: one bad file, never the audit
+        fstats.read += 1
+        line = fstats.read + fstats.blank + fstats.preamble + 1
+        zh, en = _file_error(exc)
+        sink(line, f"文件读到约第 {line} 行后无法继续（{zh}） file unreadable from about line {line} ({en})", "")
 
 
 def import_logs(
@@ -931,22 +1342,60 @@ def import_logs(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     spill_dir: str | os.PathLike[str] | None = None,
     raw: bool = False,
+    mask_rejects: bool = True,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+    rejects_lang: str | None = None,
 ) -> tuple[Iterator[Conversation], ImportStats]:
     """Import files (or folders of them) as conversations, with live statistics.
 
-    Headers of every file are checked first, so a missing column fails before any work is done.
-    `rejects` is a sink or a CSV path (written by RejectsWriter, closed when the iterator ends).
-    `progress(bytes_read, bytes_total)` fires about once per MiB. Conversations come out as the
-    assembler produces them (as `(key, records)` pairs with `raw`); `stats` is complete once the
-    iterator is exhausted.
+    Headers of every file are checked first, before any work is done. A file that cannot be read
+    at all (no usable header, a damaged workbook, binary data) is listed in `stats` with
+    status 'unreadable' and its reason, and written to the rejects as one record (line 0): it
+    counts as read 1, rejected 1, so read = accepted + duplicates + rejected still holds, and
+    the other files are read. Only when no file is readable at all is ColumnError raised. Files
+    of other types found in a folder are listed as 'skipped'; empty text files as 'empty'
+    (neither counts as a row). A bad mapping, platform or missing named file raises at once.
+    `rejects` is a sink or a CSV path (written by RejectsWriter, masked unless `mask_rejects`
+    is False, reasons in `rejects_lang` when given, closed when the iterator ends). `progress(bytes_read, bytes_total)` fires about
+    once per MiB. Conversations come out as the assembler produces them (as `(key, records)`
+    pairs with `raw`); `stats` is complete once the iterator is exhausted. Files in a folder
+    that are (or lie under) a path of `exclude` (the audit's own outputs) are skipped.
     """
-    files = _expand(paths)
+    check_mapping(mapping)
+    canonical_platform(platform)
     stats = ImportStats(on_progress=progress)
+    inputs = _expand(paths, stats, exclude)
     kwargs = {"platform": platform, "shop": shop, "mapping": mapping, "encoding": encoding}
-    for path in files:
+    readable: list[Path] = []
+    unreadable: list[tuple[Path, str, str]] = []
+    for item in inputs:
+        path = item.path
+        fmt = _format_or_none(path)
+        if fmt in ("csv", "jsonl") and _is_empty_text(path):
+            _skip(stats, path, "文件为空，没有可读取的内容", "empty file, nothing to read", status="empty")
+            continue
         # Opening a reader checks the header; close it straight away, the real pass comes later.
-        read_messages(path, stats=ImportStats(), **kwargs).close()
+        try:
+            read_messages(path, stats=ImportStats(), **kwargs).close()
+        except Exception as exc:  # listed with its reason; the other files go on
+            zh, en = _file_error(exc)
+            if item.in_folder and path.suffix.lower() == ".txt" and isinstance(exc, ColumnError):
+                _skip(stats, path, f"不是聊天记录（{zh}）", f"not a chat log ({en})")
+                continue
+            unreadable.append((path, zh, en))
+            continue
         stats.add_file(path)
+        readable.append(path)
+    if unreadable and not readable:
+        if len(unreadable) == 1:
+            _, zh, en = unreadable[0]
+            raise ColumnError(zh, en)
+        raise ColumnError("没有可读取的文件：" + "；".join(zh for _, zh, _ in unreadable),
+                          "no readable file: " + "; ".join(en for _, _, en in unreadable))
+    for path, zh, en in unreadable:
+        fstats = _skip(stats, path, zh, en, status="unreadable")
+        fstats.read = fstats.rejected = 1
+        fstats.reasons["无法读取的文件"] += 1
 
     def conversations() -> Iterator[Conversation]:
         writer = None
@@ -954,13 +1403,21 @@ def import_logs(
         if rejects is None or callable(rejects):
             sink = rejects
         else:
-            writer = sink = RejectsWriter(rejects)
+            writer = sink = RejectsWriter(rejects, mask=mask_rejects, lang=rejects_lang)
         try:
-            records = chain.from_iterable(
-                read_messages(p, rejects=sink, stats=stats, **kwargs).records for p in files
-            )
+            for path, zh, en in unreadable:
+                if sink is not None:
+                    sink(Reject(str(path), 0, f"无法读取的文件：{zh} unreadable file: {en}", ""))
+
+            def records() -> Iterator[Record]:
+                for p in readable:
+                    fstats = stats.files[str(p)]
+                    sink_for_file = _Rejects(str(p), fstats, sink)
+                    stream = read_messages(p, rejects=sink, stats=stats, **kwargs)
+                    yield from _guarded(stream.records, fstats, sink_for_file)
+
             yield from assemble_records(
-                records, stats=stats, spill_dir=spill_dir,
+                records(), stats=stats, spill_dir=spill_dir,
                 memory_budget=memory_budget, raw=raw,
             )
             stats.finished = True
@@ -972,9 +1429,17 @@ def import_logs(
     return conversations(), stats
 
 
+def _format_or_none(path: Path) -> str | None:
+    try:
+        return detect_format(path)
+    except OSError:
+        return None
+
+
 __all__ = [
     "FileStats",
     "ImportStats",
+    "InputNotFoundError",
     "MessageStream",
     "Reject",
     "RejectSink",
@@ -982,5 +1447,6 @@ __all__ = [
     "detect_format",
     "import_logs",
     "read_messages",
+    "reason_in",
     "sniff_encoding",
 ]

@@ -7,12 +7,17 @@ half up). Inputs accept Decimal, int, str or float (floats go through str, so 0.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 FEN = Decimal("0.01")
+# Inputs beyond these are typing mistakes, not orders (and would overflow Decimal's 28-digit context).
+MAX_AMOUNT = Decimal(10) ** 10  # yuan: 100 亿
+MAX_COUNT = 10**9
+MAX_HOURS = 24 * 366
 Money = Decimal | int | str | float
 
 SOURCE_DOUYIN_LATE = (
@@ -65,7 +70,17 @@ def money(value: Money, name: str = "金额") -> Decimal:
         raise ValueError(f"{name}不是有效数字：{value!r}")
     if amount < 0:
         raise ValueError(f"{name}不能为负数：{value}")
+    if amount > MAX_AMOUNT:
+        raise ValueError(f"{name}过大：{value}（上限 {MAX_AMOUNT:,f} 元，请检查是否多输了位数）")
     return amount
+
+
+def _count(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name}须为非负整数：{value!r}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name}过大：{value}（上限 {MAX_COUNT:,}）")
+    return value
 
 
 def _fen(value: Decimal) -> Decimal:
@@ -83,9 +98,16 @@ def _clamp(value: Decimal, low: Decimal, high: Decimal) -> Decimal:
 
 
 def hours_late(paid_at: dt.datetime, shipped_at: dt.datetime, limit_hours: float) -> float:
-    """Hours past the shipping deadline (≤ 0: on time). Naive times are taken as the same zone."""
+    """Hours past the shipping deadline (≤ 0: on time). Naive times are taken as the same zone.
+
+    ValueError when the shipment precedes the payment (a typo: nothing ships before it is paid)
+    or the time limit is not a positive number of hours."""
     if (paid_at.tzinfo is None) != (shipped_at.tzinfo is None):
         raise ValueError("付款时间与发货时间须同时带时区或同时不带时区")
+    if not (isinstance(limit_hours, int | float) and math.isfinite(limit_hours) and 0 < limit_hours <= MAX_HOURS):
+        raise ValueError(f"发货时效须为 0 到 {MAX_HOURS} 之间的小时数：{limit_hours!r}")
+    if shipped_at < paid_at:
+        raise ValueError(f"发货时间 {shipped_at:%Y-%m-%d %H:%M} 早于付款时间 {paid_at:%Y-%m-%d %H:%M}，请检查输入")
     return (shipped_at - paid_at).total_seconds() / 3600 - limit_hours
 
 
@@ -223,8 +245,7 @@ def tmall_late_shipment(
 
 def pdd_logistics_timeout(orders: int = 1) -> Compensation:
     """Pinduoduo logistics timeout (发货物流超时): 5 yuan per order."""
-    if isinstance(orders, bool) or not isinstance(orders, int) or orders < 0:
-        raise ValueError(f"订单数须为非负整数：{orders!r}")
+    _count(orders, "订单数")
     per = Decimal(5)
     return Compensation(
         rule_id="pdd.logistics_timeout",
@@ -243,8 +264,7 @@ def pdd_reply_rate_fine(consulting_buyers: int, replied_within_3min: int) -> Com
     under 50% costs 1000 yuan (paid to the platform). Exactly 100 buyers is not "more than 100".
     """
     for name, n in (("咨询人数", consulting_buyers), ("有效回复人数", replied_within_3min)):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"{name}须为非负整数：{n!r}")
+        _count(n, name)
     if replied_within_3min > consulting_buyers:
         raise ValueError("有效回复人数不能大于咨询人数")
     fine = Decimal(0)

@@ -21,7 +21,6 @@ from markupsafe import Markup
 
 from kefuguard.conversation.model import Message, Role
 from kefuguard.conversation.results import AuditReport, ConversationFinding, ConversationResult, ShopSummary
-from kefuguard.io.masking import mask_report
 from kefuguard.io.reports.common import (
     ABUSE_STEPS,
     SEVERITIES,
@@ -41,6 +40,7 @@ from kefuguard.io.reports.common import (
     threshold_text,
     totals,
 )
+from kefuguard.masking import mask_report
 from kefuguard.rules.model import Severity
 
 SLOW_REPLY_SECONDS = 180

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from kefuguard.conversation.results import AuditReport
-from kefuguard.io.masking import mask_report
+from kefuguard.masking import mask_report
 
 
 def report_dict(report: AuditReport, *, mask_pii: bool = True) -> dict:

@@ -56,6 +56,11 @@ def print_summary(
     )
     if imp.rejects_path:
         overview.add_row("拒收明细", imp.rejects_path)
+    for label, status in (("无法读取的文件", "unreadable"), ("跳过的文件", "skipped"), ("空文件", "empty")):
+        names = [f.get("path", "") for f in imp.files if f.get("status") == status]
+        if names:
+            shown = "、".join(names[:5]) + (f" 等 {len(names)} 个" if len(names) > 5 else "")
+            overview.add_row(label, shown)
     overview.add_row("违规总数", f"{t['findings']:,}")
     sev = "  ".join(f"{severity_zh(s)} {report.findings_by_severity.get(s, 0)}" for s in SEVERITIES)
     overview.add_row("按严重程度", sev)

@@ -18,7 +18,6 @@ from typing import Any
 import xlsxwriter
 
 from kefuguard.conversation.results import AuditReport
-from kefuguard.io.masking import mask_report, mask_text
 from kefuguard.io.reports.common import (
     SEVERITIES,
     category_zh,
@@ -32,6 +31,7 @@ from kefuguard.io.reports.common import (
     threshold_text,
     totals,
 )
+from kefuguard.masking import mask_report, mask_text
 
 MAX_CELL_CHARS = 32767
 MAX_ROWS = 1_048_576
