@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/kefuguard rules export --format md --check docs/rules.md
 	$(BIN)/python -m pytest -q -n 2
 

@@ -25,14 +25,23 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from kefuguard.conversation.model import Conversation, Message, Role
 
-if TYPE_CHECKING:
-    from kefuguard.io.importers import ImportStats
+
+class ImportStats(Protocol):
+    """What grouping reports back: duplicates dropped (by the message's source) and messages emitted.
+
+    `kefuguard.io.importers.ImportStats` is one; the conversation layer only needs these two
+    methods, so it names this protocol instead of importing the importers (a dependency cycle).
+    """
+
+    def count_duplicate(self, source: str) -> None: ...
+
+    def count_emitted(self, n: int) -> None: ...
 
 #: Estimated bytes of held messages before spilling to disk; keeps RSS well under 1 GiB.
 DEFAULT_MEMORY_BUDGET = 512 * 2**20

@@ -4,6 +4,17 @@ The seeds give the numbers (5 characters, 10–20 minutes, 30 minutes, 110%–14
 and outsourcing team tunes them, so nothing in `checks.py` is a literal: it all lives here, with the
 seed's value as the default. Load overrides from a dict or YAML text (`AuditConfig.from_mapping`,
 `AuditConfig.from_yaml`); reading files is the caller's job (I/O lives in `kefuguard.io`).
+
+Per check, the same knobs can be written under the check's id — switch it off, re-grade it, change
+its points, platforms or any threshold its unit reads (`kefuguard.conversation.units`, `fields`)::
+
+    checks:
+      audit.curt_reply: {enabled: false}
+      audit.reply_time: {severity: major, slow_reply_flag_seconds: {jd: 120}}
+      audit.answer_ratio: {answer_ratio_min: 1.0, deduction: 2}
+
+and per shop, any of these overrides on top of the rest (`shops: {<shop>: {...}}`);
+`audit_conversation` applies a conversation's shop's overrides itself (`AuditConfig.for_shop`).
 """
 
 from __future__ import annotations
@@ -15,7 +26,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from kefuguard.rules.model import PLATFORMS, Severity
 
@@ -161,6 +172,62 @@ class AuditConfig(BaseModel):
 
     mask_pii: bool = Field(default=True, description="reports mask buyer phone/ID/card numbers (applied by kefuguard.io)")
 
+    # --- per shop: overrides of the fields above (the `checks:` section included) for one shop's chats
+    shops: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="shop → overrides applied to that shop's conversations (for_shop)"
+    )
+    _per_shop: dict[str, AuditConfig] = PrivateAttr(default_factory=dict)
+
+    # ------------------------------------------------------------ per-check section
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_checks(cls, data: Any) -> Any:
+        """`checks: {<id>: {enabled, severity, deduction, platforms, <threshold>: …}}` → the flat fields."""
+        if not isinstance(data, Mapping) or "checks" not in data:
+            return data
+        data = dict(data)
+        section = data.pop("checks") or {}
+        if not isinstance(section, Mapping):
+            raise ValueError("checks: expected a mapping of conversation check id → settings")
+        from kefuguard.conversation.units import REGISTRY  # late: the units import this module
+
+        disabled = set(data.get("disabled_checks") or ())
+        tables = {name: dict(data.get(name) or {}) for name in ("check_severities", "check_deductions",
+                                                                "check_platforms")}
+        if "check_deductions" not in data:
+            tables["check_deductions"] = dict(cls.model_fields["check_deductions"].default_factory())
+        thresholds: dict[str, tuple[str, Any]] = {}
+        for cid, settings in section.items():
+            unit = REGISTRY.get(cid)
+            if unit is None:
+                raise ValueError(f"checks: unknown conversation check {cid!r}")
+            if not isinstance(settings, Mapping):
+                raise ValueError(f"checks[{cid}]: expected a mapping")
+            for key, value in settings.items():
+                if key == "enabled":
+                    if not isinstance(value, bool):
+                        raise ValueError(f"checks[{cid}].enabled: expected true or false")
+                    (disabled.discard if value else disabled.add)(cid)
+                elif key in ("severity", "deduction", "platforms"):
+                    table = {"severity": "check_severities", "deduction": "check_deductions",
+                             "platforms": "check_platforms"}[key]
+                    tables[table][cid] = value
+                elif key in unit.fields:
+                    seen = thresholds.get(key)
+                    if seen is not None and seen[1] != value:
+                        raise ValueError(f"checks[{cid}].{key}: {seen[0]} sets it to {seen[1]!r} (one value per field)")
+                    thresholds[key] = (cid, value)
+                else:
+                    allowed = ", ".join(("enabled", "severity", "deduction", "platforms", *unit.fields))
+                    raise ValueError(f"checks[{cid}]: unknown setting {key!r}; expected one of {allowed}")
+        for key, (cid, value) in thresholds.items():
+            if key in data and data[key] != value:
+                raise ValueError(f"checks[{cid}].{key} contradicts the top-level {key}")
+            data[key] = value
+        data["disabled_checks"] = frozenset(disabled)
+        data.update({name: table for name, table in tables.items() if table or name in data})
+        return data
+
     # ------------------------------------------------------------ validation
     @field_validator("night_start", "night_end", mode="before")
     @classmethod
@@ -203,7 +270,7 @@ class AuditConfig(BaseModel):
         missing = set(Severity) - set(self.severity_deductions)
         if missing:
             raise ValueError(f"severity_deductions lacks {', '.join(sorted(missing))}")
-        from kefuguard.conversation.checks import AUDIT_CHECK_IDS  # late: checks imports this module
+        from kefuguard.conversation.check_data import AUDIT_CHECK_IDS
 
         for name in ("check_severities", "check_deductions", "check_platforms"):
             for cid in getattr(self, name):
@@ -212,6 +279,17 @@ class AuditConfig(BaseModel):
         for cid in self.disabled_checks:
             if cid not in AUDIT_CHECK_IDS:
                 raise ValueError(f"disabled_checks: unknown conversation check {cid!r}")
+        for shop, overrides in self.shops.items():
+            if not isinstance(overrides, Mapping):
+                raise ValueError(f"shops[{shop}]: expected a mapping of overrides")
+            for key in ("shops", "mask_pii"):
+                if key in overrides:
+                    raise ValueError(f"shops[{shop}]: {key} cannot be set per shop")
+            merged = {**self.model_dump(exclude_unset=True, exclude={"shops"}), **overrides}
+            try:
+                self._per_shop[shop] = type(self).model_validate(merged)
+            except ValueError as exc:
+                raise ValueError(f"shops[{shop}]: {exc}") from exc
         return self
 
     # ------------------------------------------------------------ loading
@@ -229,6 +307,12 @@ class AuditConfig(BaseModel):
         if "audit" in data and isinstance(data["audit"], Mapping) and len(data) == 1:
             data = data["audit"]
         return cls.from_mapping(data)
+
+    def for_shop(self, shop: str) -> AuditConfig:
+        """This config with `shop`'s overrides applied (itself when the shop has none)."""
+        if not self.shops:  # a field: much cheaper to read than the private cache
+            return self
+        return self._per_shop.get(shop, self)
 
     def slow_reply_seconds(self, platform: str) -> float:
         """The per-turn wait above which a reply is flagged on `platform`."""

@@ -1,0 +1,420 @@
+"""The conversation checks (audit.*), one small registered unit per id of audit_checks.yaml.
+
+Ruff's shape: each check is a function registered under its stable id with `@check(...)`. It
+receives the per-conversation context (`kefuguard.conversation.context.ConversationContext`:
+turns, reply gaps, manual replies, message findings, abuse hits, what the metrics exclude) and
+the `AuditConfig` holding its thresholds, and yields `Hit`s: where (message index) and what
+(detail). What a hit costs — title, category, severity, penalty, seed citation, suggestion, per
+platform — is the YAML entry's, attached by the runner (`kefuguard.conversation.checks`); a unit
+only runs where its check is on. `fields` names the `AuditConfig` fields a unit reads: a shop may
+override exactly those under `checks: {<id>: {...}}` (see `AuditConfig`).
+
+Adding a check: an entry in rules/data/audit_checks.yaml (id, title, seed quote, penalty,
+suggestion), its thresholds in `AuditConfig`, and one function here. `tests/conversation/
+test_units.py` keeps the YAML ids and this registry in step.
+
+Report order: findings keep the order the audit always reported them in. A hit's `order` key
+sorts it: `(AT_MESSAGE, i, n)` with the message findings of message i, `(AT_TURN, turn, n)` with
+its turn; a hit without a key sorts after those, by the unit's place in this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
+
+from kefuguard.conversation.config import AuditConfig
+from kefuguard.conversation.context import (
+    UTC8,
+    ConversationContext,
+    Turn,
+    asks,
+    bare,
+    clip,
+    in_window,
+    is_ack,
+    minutes,
+    tally,
+)
+from kefuguard.conversation.model import SHANGHAI, Role
+
+AT_MESSAGE, AT_TURN, AT_END = 0, 1, 2
+
+BUYER_ABUSE_TAG = "买家辱骂"
+BUYER_REPORTED_TAG = "买家已举报"
+#: Findings about the buyer, not the agent: no deduction, not in the agent's finding counts.
+NOT_CHARGED_TO_AGENT = frozenset({"audit.buyer_abuse"})
+
+TOPIC_ZH = {
+    "size": "尺码", "shipping": "发货物流", "invoice": "发票", "refund": "退换货/退款", "price": "价格优惠",
+    "color": "颜色", "material": "材质", "quality": "质量", "stock": "库存", "usage": "使用方法",
+}
+
+PDD_REPORT_NOTE = (
+    "拼多多：遇到无理取闹的顾客，可在客服聊天页面举报或拉黑；举报成功后，该买家发送的消息不计入回复率"
+    "（不要向买家发送“我要举报你”等威胁语句）。"
+)
+PDD_REPORTED_NOTE = "本会话买家已被举报：其消息不计入回复率的分母。"
+
+
+class Hit(NamedTuple):
+    """One finding of a unit: the message it points at, what happened, and optionally its own suggestion."""
+
+    index: int | None
+    detail: str
+    suggestion: str | None = None
+    order: tuple[int, ...] | None = None
+
+
+UnitFn = Callable[[ConversationContext, AuditConfig], Sequence[Hit]]
+NO_HITS: tuple[Hit, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckUnit:
+    id: str
+    fn: UnitFn
+    rank: int  #: place in this module: the report order of hits without their own key
+    fields: tuple[str, ...]  #: the AuditConfig fields (thresholds, word lists) the unit reads
+
+
+REGISTRY: dict[str, CheckUnit] = {}
+
+
+def check(check_id: str, *, fields: tuple[str, ...] = ()) -> Callable[[UnitFn], UnitFn]:
+    """Register `fn` as the unit of conversation check `check_id` (one unit per id)."""
+
+    def register(fn: UnitFn) -> UnitFn:
+        if check_id in REGISTRY:
+            raise ValueError(f"conversation check {check_id!r} registered twice")
+        unknown = [f for f in fields if f not in AuditConfig.model_fields]
+        if unknown:
+            raise ValueError(f"{check_id}: unknown AuditConfig fields {unknown}")
+        REGISTRY[check_id] = CheckUnit(check_id, fn, len(REGISTRY), tuple(fields))
+        return fn
+
+    return register
+
+
+@lru_cache(maxsize=1)
+def abusive_buyer_script() -> str:
+    """The five-step handling of an abusive buyer (002_…), from the service-language library."""
+    from kefuguard.service_language import load_service_language
+
+    steps = sorted(load_service_language().abusive_buyer_steps, key=lambda s: s.order)
+    return "；".join(f"第{s.order}步 {s.name}：{s.example}" for s in steps)
+
+
+def acknowledgement(ctx: ConversationContext, turn: Turn) -> bool:
+    """A buyer turn of only acknowledgements (好的/谢谢): it closes the talk and needs no answer."""
+    msgs, ack, max_chars = ctx.messages, ctx.words.ack, ctx.config.acknowledgement_max_chars
+    if turn.first == turn.last:
+        return is_ack(msgs[turn.first].text, ack, max_chars)
+    buyer = Role.buyer
+    return all(
+        is_ack(msgs[j].text, ack, max_chars) for j in range(turn.first, turn.last + 1) if msgs[j].role == buyer
+    )
+
+
+# ---------------------------------------------------------------------------------------- per turn
+@check("audit.reply_time", fields=("reply_limit_seconds", "slow_reply_flag_seconds", "assessment_hours"))
+def reply_time(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """A turn started in the assessment hours whose manual reply came later than the platform's limit."""
+    hits: list[Hit] = []
+    limit = config.slow_reply_seconds(ctx.platform)
+    for t in ctx.turns:
+        if t.wait is not None and t.wait > limit and ctx.in_assessment_hours(t):
+            detail = f"买家等待{minutes(t.wait)}才获人工回复（标准{minutes(limit)}）"
+            hits.append(Hit(t.reply, detail, order=(AT_TURN, t.number, 0)))
+    return hits
+
+
+@check("audit.missed_reply", fields=("acknowledgement_words", "acknowledgement_max_chars"))
+def missed_reply(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """漏回复: a turn no person ever answered (a turn of only 好的/谢谢 needs no answer)."""
+    hits: list[Hit] = []
+    for t in ctx.turns:
+        if t.reply is None and not acknowledgement(ctx, t):
+            text = clip(ctx.messages[t.first].text)
+            hits.append(Hit(t.first, f"买家消息“{text}”始终没有人工回复", order=(AT_TURN, t.number, 0)))
+    return hits
+
+
+@check("audit.off_topic", fields=("topics", "topic_groups"))
+def off_topic(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """答非所问, conservatively: both sides name a topic and the topics (or their groups) do not meet."""
+    hits: list[Hit] = []
+    words = ctx.words
+    if words.topics is None:
+        return hits
+    msgs = ctx.messages
+    group = words.group_of
+    buyer, agent = Role.buyer, Role.agent
+    topics_in = words.topics_in
+    for t in ctx.turns:
+        if t.reply is None:
+            continue
+        if t.first == t.last:
+            buyer_text = msgs[t.first].text
+        else:
+            buyer_text = "".join(msgs[j].text for j in range(t.first, t.last + 1) if msgs[j].role == buyer)
+        asked = topics_in(buyer_text)
+        if not asked:
+            continue
+        answered: set[str] = set()
+        where = t.reply
+        for j in range(t.reply, len(msgs)):
+            m = msgs[j]
+            if m.role == buyer:
+                break
+            if m.role is agent and not m.auto_reply:  # a manual reply
+                topics = topics_in(m.text)
+                if topics and not answered:
+                    where = j
+                answered |= topics
+        if not answered:
+            continue
+        if {group.get(x, x) for x in asked} & {group.get(x, x) for x in answered}:
+            continue  # related topics (材质 asked, 做工 answered) are an answer
+        hits.append(Hit(
+            where,
+            f"买家问的是{'/'.join(TOPIC_ZH.get(x, x) for x in sorted(asked))}，"
+            f"回复说的是{'/'.join(TOPIC_ZH.get(x, x) for x in sorted(answered))}",
+            order=(AT_TURN, t.number, 1),
+        ))
+    return hits
+
+
+# ---------------------------------------------------------------------------------------- per reply
+@check("audit.night_contact", fields=("night_start", "night_end", "agent_initiated_gap_minutes"))
+def night_contact(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """A manual message in the night window with no buyer message shortly before it (agent-initiated)."""
+    hits: list[Hit] = []
+    words = ctx.words
+    gap, start, end = words.initiated_gap, words.night_start, words.night_end
+    times = ctx.times
+    for i, before in zip(ctx.manual, ctx.buyer_before, strict=True):
+        ts = times[i]
+        if (before is None or ts - before > gap) and in_window((ts + UTC8) % 86400, start, end):
+            clock = dt.datetime.fromtimestamp(ts, SHANGHAI).strftime("%H:%M")
+            hits.append(Hit(
+                i,
+                f"{clock} 主动联系买家（此前{minutes(config.agent_initiated_gap_minutes * 60)}内买家无消息）",
+                order=(AT_MESSAGE, i, 1),
+            ))
+    return hits
+
+
+@check("audit.curt_reply", fields=("curt_min_chars", "curt_words", "curt_particles", "curt_exempt_words"))
+def curt_reply(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """A reply to the buyer of only 哦/嗯/不知道…, or under `curt_min_chars` characters with no courtesy word."""
+    hits: list[Hit] = []
+    words = ctx.words
+    curt_min = config.curt_min_chars
+    gate = curt_min * 4
+    flagged = ctx.attitude_flagged
+    msgs = ctx.messages
+    for i, before in zip(ctx.manual, ctx.buyer_before, strict=True):
+        text = msgs[i].text
+        if before is None or len(text) >= gate or i in flagged:
+            continue
+        b = bare(text)
+        if (b and words.curt_only is not None and words.curt_only.match(b)) or (
+            len(b) < curt_min
+            and not (words.curt_exempt is not None and words.curt_exempt.search(text))
+            and not asks(text)  # 亲，在吗？ asks the buyer; it answers nothing
+        ):
+            hits.append(Hit(i, f"回复“{text}”仅{len(b)}个字", order=(AT_MESSAGE, i, 2)))
+    return hits
+
+
+@check("audit.refund_handling", fields=("refund_handling_minutes", "refund_intent_words", "refund_handled_words"))
+def refund_handling(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """A refund request (拍错/重拍/不想买了) handled later than `refund_handling_minutes`, or never."""
+    hits: list[Hit] = []
+    start = ctx.refund_from
+    if start is None:
+        return NO_HITS  # nobody asked for a refund (most chats)
+    intent, handled = ctx.words.refund_intent, ctx.words.refund_handled
+    msgs = ctx.messages
+    limit = config.refund_handling_minutes * 60
+    times = ctx.times
+    pending: tuple[int, float] | None = None
+    for i in range(start, len(msgs)):
+        m = msgs[i]
+        if m.role == Role.buyer:
+            if pending is None and intent.search(m.text):
+                pending = (i, times[i])
+        elif pending is not None and m.is_manual_reply and handled is not None and handled.search(m.text):
+            idx, since = pending
+            if times[i] - since > limit:
+                hits.append(Hit(
+                    idx,
+                    f"退款诉求{minutes(times[i] - since)}后才处理（应在{config.refund_handling_minutes:g}分钟内）",
+                    order=(AT_MESSAGE, i, 3),
+                ))
+            pending = None
+    if pending is not None:
+        idx, _ = pending
+        hits.append(Hit(idx, f"退款诉求“{clip(ctx.messages[idx].text)}”未见处理"))
+    return hits
+
+
+# ---------------------------------------------------------------------------------------- whole conversation
+@check("audit.greeting", fields=("greeting_words", "greeting_scope"))
+def greeting(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """A reception whose first manual replies carry no greeting/敬语."""
+    if not ctx.is_reception:
+        return NO_HITS
+    pattern = ctx.words.greeting
+    if pattern is not None:
+        msgs = ctx.messages
+        for j in ctx.manual[: config.greeting_scope]:
+            if pattern.search(msgs[j].text):
+                return NO_HITS
+    return [Hit(ctx.manual[0], "开场的人工回复没有问候语/敬语")]
+
+
+@check("audit.closing", fields=("closing_words", "closing_scope"))
+def closing(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """A reception whose last manual replies carry no closing/敬语."""
+    if not ctx.is_reception:
+        return NO_HITS
+    pattern = ctx.words.closing
+    if pattern is not None:
+        msgs = ctx.messages
+        for j in ctx.manual[-config.closing_scope :]:
+            if pattern.search(msgs[j].text):
+                return NO_HITS
+    return [Hit(ctx.manual[-1], "结束时的人工回复没有结束语/敬语")]
+
+
+@check(
+    "audit.answer_ratio",
+    fields=(
+        "answer_ratio_min", "answer_ratio_max", "flag_high_answer_ratio", "answer_ratio_unit",
+        "answer_ratio_min_buyer_messages", "acknowledgement_words", "acknowledgement_max_chars",
+    ),
+)
+def answer_ratio(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """答问比: agent 句 per buyer 句 below the range (or above it, if set), else fewer characters than the buyer."""
+    if len(ctx.buyer) < config.answer_ratio_min_buyer_messages:
+        return NO_HITS
+    msgs = ctx.messages
+    by_clause = config.answer_ratio_unit == "clause"
+    # 好的/谢谢 asks nothing: it does not count as a 句
+    buyer_units, buyer_chars = tally(
+        [msgs[j].text for j in ctx.buyer], by_clause=by_clause, ack=ctx.words.ack,
+        ack_max=config.acknowledgement_max_chars,
+    )
+    agent_units, agent_chars = tally([msgs[j].text for j in ctx.manual], by_clause=by_clause)
+    ratio = agent_units / buyer_units if buyer_units else 0.0
+    unit = "句" if by_clause else "条"
+    if ratio < config.answer_ratio_min or (config.flag_high_answer_ratio and ratio > config.answer_ratio_max):
+        return [Hit(
+            None,
+            f"答问比{ratio:.0%}（客服{agent_units}{unit}/买家{buyer_units}{unit}），"
+            f"应在{config.answer_ratio_min:.0%}-{config.answer_ratio_max:.0%}",
+        )]
+    if agent_chars < buyer_chars:
+        return [Hit(None, f"客服回复字数{agent_chars}少于买家{buyer_chars}")]
+    return NO_HITS
+
+
+@check("audit.quick_replies", fields=("max_quick_replies",))
+def quick_replies(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """More quick replies in one conversation than `max_quick_replies`; flagged at the first one too many."""
+    limit = config.max_quick_replies
+    if len(ctx.quick) > limit:
+        return [Hit(ctx.quick[limit], f"一次会话使用快捷回复{len(ctx.quick)}次（不超过{limit}次）")]
+    return NO_HITS
+
+
+@check("audit.repeated_message", fields=("repeated_message_threshold",))
+def repeated_message(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """The same manual message sent `repeated_message_threshold` times or more."""
+    threshold = config.repeated_message_threshold
+    if len(ctx.repeats) > len(ctx.manual) - threshold + 1:
+        return NO_HITS  # too few replies share a text to reach the threshold
+    hits: list[Hit] = []
+    for text, where in ctx.repeats.items():
+        if len(where) >= threshold:
+            hits.append(Hit(where[threshold - 1], f"同一内容“{clip(text)}”发送了{len(where)}次"))
+    return hits
+
+
+@check("audit.order_confirm", fields=("order_confirm_minutes", "order_confirm_words"))
+def order_confirm(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """Tmall/Taobao: an order placed during the chat is confirmed (订单信息核对) within 10 minutes."""
+    hits: list[Hit] = []
+    if ctx.order_time is None or not ctx.messages:
+        return hits
+    times, pattern = ctx.times, ctx.words.order_confirm
+    placed = ctx.order_time.timestamp()
+    window = config.order_confirm_minutes * 60
+    if not times[0] - window <= placed <= times[-1]:
+        return hits  # an order from before this chat (after-sales): nothing to confirm here
+    at = None
+    for j, m in enumerate(ctx.messages):
+        ts = times[j]
+        if ts < placed:
+            continue
+        if at is None:
+            at = j
+        if ts - placed > window:
+            break
+        if m.is_manual_reply and pattern is not None and pattern.search(m.text):
+            return hits
+    hits.append(Hit(at, f"买家下单后{config.order_confirm_minutes:g}分钟内未核对订单信息"))
+    return hits
+
+
+@check(
+    "audit.follow_up",
+    fields=("follow_up_window_minutes", "follow_up_min_gap_seconds", "acknowledgement_words",
+            "acknowledgement_max_chars", "closing_words"),
+)
+def follow_up(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """003: a pre-sale buyer who stops answering is asked again within 10-20 minutes."""
+    hits: list[Hit] = []
+    if ctx.order_time is not None or ctx.abuse_hits or not ctx.turns:
+        return hits
+    turn = ctx.turns[-1]
+    if turn.reply is None:
+        return hits  # unanswered: that is 漏回复, not a missing follow-up
+    if acknowledgement(ctx, turn):
+        return hits  # the buyer closed the talk (好的/谢谢): nobody went silent
+    after = [j for j in ctx.manual if j >= turn.reply]
+    closing_words = ctx.words.closing
+    if closing_words is not None and closing_words.search(ctx.messages[after[-1]].text):
+        return hits  # the agent said goodbye: the talk was closed, not abandoned
+    times = ctx.times
+    answered_at = times[turn.reply]
+    gap = config.follow_up_min_gap_seconds
+    later = [times[j] - answered_at for j in after if times[j] - answered_at > gap]
+    if any(d <= ctx.words.follow_end for d in later):
+        return hits
+    lo, hi = config.follow_up_window_minutes
+    if later:
+        detail = f"买家无回应，{minutes(later[0])}后才再次询问（应在{lo:g}-{hi:g}分钟内）"
+    else:
+        detail = f"买家无回应，客服未在{lo:g}-{hi:g}分钟内再次询问"
+    hits.append(Hit(after[-1], detail))
+    return hits
+
+
+@check(
+    "audit.buyer_abuse",
+    fields=("check_buyer_messages", "buyer_abuse_categories", "buyer_abuse_exclude_rules", "buyer_abuse_words"),
+)
+def buyer_abuse(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """The buyer insulted the agent (no deduction for the agent): the five-step handling as suggestion."""
+    if not ctx.abuse_hits:
+        return NO_HITS
+    detail = "买家消息含辱骂：" + "、".join(dict.fromkeys(ctx.abuse_hits))
+    if ctx.platform == "pinduoduo":
+        detail += "。" + PDD_REPORT_NOTE + (PDD_REPORTED_NOTE if ctx.buyer_reported else "")
+    return [Hit(ctx.abuse_index, detail, suggestion=abusive_buyer_script())]
