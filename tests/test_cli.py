@@ -239,3 +239,27 @@ def test_audit_rejects_reasons_in_the_chosen_language(tmp_path, lang, reason):
     with open(tmp_path / "o" / "rejects.csv", encoding="utf-8-sig", newline="") as fh:
         [row] = list(_csv.reader(fh))[1:]
     assert row[2] == "4" and row[3] == reason
+
+
+def test_audit_config_switches_a_conversation_check_off(tmp_path):
+    import csv
+
+    from kefuguard.sample import sample_dir
+
+    def check_ids(out, *extra):
+        result = runner.invoke(app, ["audit", str(sample_dir()), "--out", str(out), "--formats", "json", *extra])
+        assert result.exit_code == 0, result.output
+        with (out / "findings.csv").open(encoding="utf-8-sig") as fh:
+            return [row["规则"] for row in csv.DictReader(fh)]
+
+    before = check_ids(tmp_path / "a")
+    assert "audit.reply_time" in before
+    config = tmp_path / "audit.yaml"
+    config.write_text("checks:\n  audit.reply_time: {enabled: false}\n", encoding="utf-8")
+    after = check_ids(tmp_path / "b", "--audit-config", str(config))
+    assert "audit.reply_time" not in after
+    assert len(after) == len(before) - before.count("audit.reply_time")
+    config.write_text("checks:\n  audit.no_such_check: {enabled: false}\n", encoding="utf-8")
+    bad = runner.invoke(app, ["audit", str(sample_dir()), "--out", str(tmp_path / "c"), "--audit-config", str(config)])
+    assert bad.exit_code == 2
+    assert "审计配置无效" in bad.output

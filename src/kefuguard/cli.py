@@ -406,7 +406,8 @@ def _exc_text(exc: BaseException, lang: str) -> str:
 
 
 def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str | None, shop: str | None,
-                       mapping: list[str] | None, formats: str, *, mask: bool = True, lang: str = "zh") -> None:
+                       mapping: list[str] | None, formats: str, *, mask: bool = True, lang: str = "zh",
+                       config=None) -> None:
     """Shared by `audit` and `demo`: run the audit with a progress bar, write the reports."""
     import logging
 
@@ -444,6 +445,8 @@ def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str
         logger.warning("PII masking switched off by --no-mask; outputs in %s hold unmasked personal data", out)
     options = AuditOptions(out_dir=out, workers=workers, platform=platform, shop=shop, mapping=column_map or None,
                            mask_pii=mask, lang=lang)
+    if config is not None:
+        options.config = config
     with Progress(
         TextColumn(f"[bold]{_msg('progress', lang)}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
         console=err_console, transient=False,
@@ -493,6 +496,12 @@ def audit(
         bool, typer.Option("--no-mask", help="不遮蔽个人信息（手机号、证件号、地址）；默认所有输出都遮蔽，关闭时会打印警告")
     ] = False,
     lang: Annotated[str, typer.Option("--lang", help="提示与错误信息的语言：zh（默认）或 en")] = "zh",
+    audit_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit-config", help="审计配置 YAML：各项会话检查的开关与阈值，可按店铺覆盖（checks / shops）", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """审计聊天记录：逐条违规、各平台回复指标、客服评分、罚款/扣分估算；输出 HTML/JSON/XLSX 报告。"""
     if platform:
@@ -502,7 +511,19 @@ def audit(
             zh = f"未知平台 {platform!r}，可选: {', '.join(PLATFORMS)}"
             en = f"unknown platform {platform!r}; choose from: {', '.join(PLATFORMS)}"
             raise _fail_lang(en if lang == "en" else zh, lang) from exc
-    _run_audit_command(paths, out, workers, platform, shop, mapping, formats, mask=not no_mask, lang=lang)
+    config = None
+    if audit_config is not None:
+        from kefuguard.conversation.config import AuditConfig
+
+        try:
+            config = AuditConfig.from_yaml(audit_config.read_text(encoding="utf-8-sig"))
+        except OSError as exc:
+            raise _fail_lang(f"{audit_config}: {exc}" if lang == "en" else f"无法读取审计配置 {audit_config}: {exc}", lang) from exc
+        except Exception as exc:  # YAML syntax or a field that fails validation: both name the line or field
+            raise _fail_lang(
+                f"{audit_config}: invalid audit config: {exc}" if lang == "en" else f"审计配置无效 {audit_config}: {exc}", lang
+            ) from exc
+    _run_audit_command(paths, out, workers, platform, shop, mapping, formats, mask=not no_mask, lang=lang, config=config)
 
 
 @app.command()
