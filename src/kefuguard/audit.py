@@ -73,6 +73,7 @@ class PartialAudit:
     shops: dict[tuple[str, str], ShopCounter] = field(default_factory=dict)
     by_category: Counter = field(default_factory=Counter)
     by_severity: Counter = field(default_factory=Counter)
+    scope_skips: Counter = field(default_factory=Counter)  # (check id, reason) → turns not flagged
     worst: dict[tuple[str, str], list[tuple[float, str, ConversationResult]]] = field(default_factory=dict)
     finding_rows: list[tuple] = field(default_factory=list)
     conversations: int = 0
@@ -113,6 +114,8 @@ class PartialAudit:
                 mask_text(f.matched or "") if mask else (f.matched or ""),
                 mask_text(text) if mask else text, f.suggestion, f.penalty.text if f.penalty else "",
             ))
+        for skip in result.skipped:
+            self.scope_skips[(skip.check_id, skip.reason)] += 1
         if result.findings or result.buyer_abuse:
             self._keep_if_worst(shop_key, conv, result)
 
@@ -150,6 +153,7 @@ class PartialAudit:
             self.shops.setdefault(key, ShopCounter()).merge(counter)
         self.by_category.update(other.by_category)
         self.by_severity.update(other.by_severity)
+        self.scope_skips.update(other.scope_skips)
         for key, items in other.worst.items():
             for item in items:
                 heap = self.worst.setdefault(key, [])
@@ -207,7 +211,7 @@ def audit_batch(
     )
     for conv in conversations:
         partial.metrics.add(conv)
-        result = audit_conversation(conv, get_checker(conv.platform), config)
+        result = audit_conversation(conv, get_checker(conv.platform), config, profiles.get(conv.platform))
         partial.add(conv, result, config.mask_pii)
     return partial
 
@@ -393,6 +397,13 @@ def _run_parallel(pool: ProcessPoolExecutor, batches: Iterator[list], workers: i
         absorb(fut.result())
 
 
+def _scope_skips(counts: Counter) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for (check_id, reason), n in sorted(counts.items()):
+        out.setdefault(check_id, {})[reason] = n
+    return out
+
+
 def _report(
     total: PartialAudit, stats, rows: list[tuple], rejects_path: Path, options: AuditOptions
 ) -> AuditReport:
@@ -446,6 +457,7 @@ def _report(
         agents=agents,
         findings_by_category=dict(total.by_category.most_common()),
         findings_by_severity=dict(total.by_severity),
+        scope_skips=_scope_skips(total.scope_skips),
         response_time_histogram=metrics.histogram(),
         flagged=flagged,
         all_findings=[dict(zip(FINDING_COLUMNS, row, strict=True)) for row in rows],

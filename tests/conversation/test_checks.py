@@ -164,7 +164,18 @@ def test_bot_and_auto_replies_are_not_manual_replies(audit):
         .a(400, "亲，您好，让您久等了，今天16点前付款当天发货哦~").b(420, "好的，谢谢").a(430, BYE)
     )
     assert result.response_seconds[0] == 400.0  # the bot at 1 s and the auto-reply at 2 s do not count
-    assert "audit.reply_time" in ids(result)
+    # Taobao's metrics drop a turn a bot answered first (bot_reply: exclude_turn): skipped, with the reason
+    assert "audit.reply_time" not in ids(result)
+    assert [(s.check_id, s.reason) for s in result.skipped] == [("audit.reply_time", "bot")]
+    assert "audit.missed_reply" not in ids(result)
+    # Pinduoduo ignores bot replies and times the turn from the buyer's message: late
+    result = audit(
+        Chat("pinduoduo").b(0, "这款什么时候发货？")
+        .bot(1, "亲，常见问题：发货时间、尺码推荐，点击即可查看~")
+        .a(2, "您好，欢迎光临！客服正在快马加鞭赶来，请稍等片刻~", auto_reply=True)
+        .a(400, "亲，您好，让您久等了，今天16点前付款当天发货哦~").b(420, "好的，谢谢").a(430, BYE)
+    )
+    assert "audit.reply_time" in ids(result) and result.skipped == []
     assert "audit.missed_reply" not in ids(result)
 
 

@@ -30,7 +30,8 @@ from kefuguard.conversation.check_data import (
 from kefuguard.conversation.config import AuditConfig, default_config
 from kefuguard.conversation.context import ConversationContext, build_context, new_finding, new_result
 from kefuguard.conversation.model import SHANGHAI, Conversation
-from kefuguard.conversation.results import ConversationFinding, ConversationResult
+from kefuguard.conversation.profiles import MetricProfile
+from kefuguard.conversation.results import ConversationFinding, ConversationResult, ScopeSkip
 from kefuguard.conversation.units import (
     AT_END,
     AT_MESSAGE,
@@ -75,6 +76,9 @@ def run_checks(ctx: ConversationContext) -> list[ConversationFinding]:
     for cid, unit, resolved, default in _plan(ctx):
         for hit in unit.fn(ctx, config):
             key = hit.order or default
+            if hit.skip is not None:  # the metrics exclude this turn: recorded, not a finding
+                ctx.skipped.append((cid, key[1], ctx.turns[key[1]].first, hit.skip))
+                continue
             (at_message if key[0] == AT_MESSAGE else later).append((
                 key,
                 new_finding(
@@ -109,13 +113,16 @@ def _first(item: tuple) -> tuple[int, ...]:
 
 
 def audit_conversation(
-    conv: Conversation, checker: Checker, config: AuditConfig | None = None
+    conv: Conversation, checker: Checker, config: AuditConfig | None = None, profile: MetricProfile | None = None
 ) -> ConversationResult:
-    """Audit one conversation: message findings, conversation checks, timings and the QA score."""
+    """Audit one conversation: message findings, conversation checks, timings and the QA score.
+
+    `profile` is the platform's metric profile: turns its metrics exclude are not flagged by the
+    turn checks, and are listed in `ConversationResult.skipped` (None: the built-in profile)."""
     config = (config or default_config()).for_shop(conv.shop)
     if checker.platform != conv.platform:
         raise ValueError(f"checker is for {checker.platform}, conversation {conv.conversation_id} is {conv.platform}")
-    ctx = build_context(conv, checker, config)
+    ctx = build_context(conv, checker, config, profile)
     findings = run_checks(ctx)
     deduction = 0.0
     per_check = config.check_deductions
@@ -145,5 +152,9 @@ def audit_conversation(
         score=max(config.score_floor, 100.0 - deduction),
         buyer_abuse=bool(ctx.abuse_hits),
         tags=tags,
+        skipped=[
+            ScopeSkip(check_id=cid, turn=turn, message_index=index, reason=reason)
+            for cid, turn, index, reason in ctx.skipped
+        ],
         messages=None,
     )

@@ -9,7 +9,7 @@ they stay cheap and never walk the messages with a checker again.
 
 The context also records what the platform metrics leave out — a reported/blocked buyer, a turn a
 bot answered first, a turn started outside the assessment hours — with the reason
-(`ConversationContext.scope`), so a check can skip what the metrics exclude and say why.
+(`ConversationContext.scope`), so a check skips what the metrics exclude and says why.
 
 `CompiledConfig` is an `AuditConfig`'s word lists compiled to regexes, built once per config.
 Pure: nothing here touches the outside world.
@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import ahocorasick_rs
@@ -286,6 +286,10 @@ class ConversationContext:
     abuse_hits: list[str]  #: what the buyer said that is abuse, in order
     abuse_index: int | None  #: position of the first abusive buyer message
     buyer_reported: bool  #: the buyer was reported/blocked (the platform then drops their messages)
+    profile: MetricProfile | None = None  #: the platform's metric profile (None: its built-in one)
+    scoped: dict[int, str] | None = None  #: `excluded()`, once computed
+    skipped: list[tuple[str, int, int, str]] = field(default_factory=list)
+    """(check id, turn number, first buyer message, reason): turns a check skipped (`run_checks` fills it)"""
 
     @property
     def is_reception(self) -> bool:
@@ -302,9 +306,10 @@ class ConversationContext:
 
     @property
     def agent_id(self) -> str:
-        """The agent with most manual replies, else the first agent id seen."""
+        """The agent with most manual replies, else the first agent id seen; "" (unassigned) when none."""
         counts = self.agent_counts
-        return max(counts, key=counts.__getitem__) if counts else self.first_agent
+        aid = max(counts, key=counts.__getitem__) if counts else self.first_agent
+        return aid if aid.strip() else ""
 
     def in_assessment_hours(self, turn: Turn) -> bool:
         """Did the turn start inside `AuditConfig.assessment_hours` (Shanghai wall clock)?"""
@@ -313,36 +318,58 @@ class ConversationContext:
     def scope(self, profile: MetricProfile | None = None) -> dict[int, str]:
         """Turn number → why the platform's reply metrics leave that turn out; absent: counted.
 
-        Reasons, as the metrics name them (`UnitOutcome.excluded`): ``reported`` (the buyer was
-        reported/blocked and a metric of the platform drops such buyers), ``bot`` (a bot answered
-        the turn first and the profile's `bot_reply` is ``exclude_turn``), ``window`` (the turn's
-        first message lies outside every time window the platform's metrics judge; metrics that
-        anchor on the session start may differ). `profile` defaults to the platform's built-in one.
-        The checks do not apply this yet: they report what they always did.
+        Reasons, as the metrics name them (`UnitOutcome.excluded`): ``bot`` (the profile's
+        `bot_reply` is ``exclude_turn`` and a bot answered the turn with the buyer not writing again
+        before the manual reply: the metrics drop the whole turn; a buyer who writes again after the
+        bot opens a turn the metrics count), ``window`` (the turn's first message lies outside the
+        time window of every metric of the platform), ``reported`` (the buyer was reported/blocked
+        and every metric that would count the turn drops such buyers). A turn is out of scope only
+        when no metric of the profile counts it. Metrics that anchor on the session start (JD) may
+        differ. `profile` defaults to the context's profile, else the platform's built-in one.
         """
         from kefuguard.conversation.profiles import DEFAULT_PROFILES, BotReply
 
-        profile = profile if profile is not None else DEFAULT_PROFILES.get(self.platform)
+        if profile is None:
+            profile = self.profile if self.profile is not None else DEFAULT_PROFILES.get(self.platform)
         if profile is None:
             return {}
         specs = list(profile.metrics.values())
-        drops_reported = any(s.exclude_reported_buyers for s in specs)
-        windows = [s.window for s in specs]
+        drop_bot = profile.bot_reply is BotReply.exclude_turn
+        reported = self.buyer_reported
         out: dict[int, str] = {}
         for t in self.turns:
-            if t.bot_reply is not None and profile.bot_reply is BotReply.exclude_turn:
+            if drop_bot and t.bot_reply is not None and t.last < t.bot_reply:
                 out[t.number] = "bot"
-            elif windows and all(
-                w is not None and not w.contains(self.messages[t.first].sent_at) for w in windows
-            ):
-                out[t.number] = "window"
-            elif self.buyer_reported and drops_reported:
-                out[t.number] = "reported"
+                continue
+            if not specs:
+                continue
+            at = self.messages[t.first].sent_at
+            reason = "window"
+            for s in specs:
+                if s.window is not None and not s.window.contains(at):
+                    continue
+                if reported and s.exclude_reported_buyers:
+                    reason = "reported"
+                    continue
+                break  # this metric counts the turn
+            else:
+                out[t.number] = reason
         return out
 
+    def excluded(self) -> dict[int, str]:
+        """`scope()` under the context's profile, computed once (only when a check asks)."""
+        got = self.scoped
+        if got is None:
+            got = self.scoped = self.scope()
+        return got
 
-def build_context(conv: Conversation, checker: Checker, config: AuditConfig) -> ConversationContext:
-    """Walk the conversation once (the audit's hot loop) and return its context."""
+
+def build_context(
+    conv: Conversation, checker: Checker, config: AuditConfig, profile: MetricProfile | None = None
+) -> ConversationContext:
+    """Walk the conversation once (the audit's hot loop) and return its context.
+
+    `profile` is the platform's metric profile the checks' scope follows (None: the built-in one)."""
     cc = compiled(config)
     msgs = conv.messages
     check_text = checker.check
@@ -490,4 +517,5 @@ def build_context(conv: Conversation, checker: Checker, config: AuditConfig) -> 
         abuse_hits=abuse_hits,
         abuse_index=abuse_index,
         buyer_reported=reported,
+        profile=profile,
     )

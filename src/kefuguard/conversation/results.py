@@ -34,6 +34,18 @@ class ConversationFinding(BaseModel):
     refusal: bool = False
 
 
+class ScopeSkip(BaseModel):
+    """A conversation check that did not flag a turn because the platform's metrics leave it out."""
+
+    check_id: str = Field(description="the audit.* check that skipped the turn")
+    turn: int = Field(description="the buyer turn's number in the conversation (0 = first)")
+    message_index: int | None = Field(default=None, description="the turn's first buyer message")
+    reason: Literal["reported", "bot", "window"] = Field(
+        description="reported: buyer reported/blocked; bot: bot-only turn the platform drops; window: outside the "
+        "assessment hours"
+    )
+
+
 class ConversationResult(BaseModel):
     """The audit of one conversation."""
 
@@ -52,6 +64,9 @@ class ConversationResult(BaseModel):
     score: float = 100.0
     buyer_abuse: bool = False
     tags: list[str] = Field(default_factory=list)
+    skipped: list[ScopeSkip] = Field(
+        default_factory=list, description="turns a check would have flagged but the platform's metrics exclude"
+    )
     messages: list[Message] | None = Field(default=None, description="kept (masked) for flagged conversations")
 
 
@@ -87,7 +102,8 @@ class AgentSummary(BaseModel):
     mean_score: float = 100.0
     min_score: float = 100.0
     mean_first_response_seconds: float | None = None
-    rank: int = 0
+    rank: int = Field(default=0, description="1 = best; 0 for the unassigned row (blank agent id), never ranked")
+    unassigned: bool = Field(default=False, description="conversations with no agent id (未分配), not an agent")
 
 
 class Exposure(BaseModel):
@@ -140,6 +156,10 @@ class AuditReport(BaseModel):
     agents: list[AgentSummary] = Field(default_factory=list)
     findings_by_category: dict[str, int] = Field(default_factory=dict)
     findings_by_severity: dict[str, int] = Field(default_factory=dict)
+    scope_skips: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="check id → reason (reported/bot/window) → turns not flagged because the metrics exclude them",
+    )
     response_time_histogram: dict[str, int] = Field(
         default_factory=dict, description="bucket label (e.g. '0-30s', '30s-1m', …, '>10m', '未回复') → turns"
     )

@@ -105,6 +105,7 @@ class AgentAccumulator:
             mean_first_response_seconds=(
                 round(self.first_response_sum / self.first_response_count, 1) if self.first_response_count else None
             ),
+            unassigned=is_unassigned(self.agent_id),
         )
 
 
@@ -293,13 +294,23 @@ class AuditTotals:
         return [self.exposures[k].exposure() for k in sorted(self.exposures)]
 
 
+def is_unassigned(agent_id: str) -> bool:
+    """A blank or missing agent id: the conversations are unassigned (未分配), not an agent's."""
+    return not agent_id.strip()
+
+
 def rank_agents(summaries: Iterable[AgentSummary]) -> list[AgentSummary]:
     """Best first: mean score descending, then fewer findings, then more conversations; rank 1 = best.
 
-    Equal (score, findings) share a rank (competition ranking: 1, 1, 3).
+    Equal (score, findings) share a rank (competition ranking: 1, 1, 3). Unassigned conversations
+    (blank agent id) are not an agent: they follow the ranked agents with rank 0 and `unassigned`.
     """
+    ranked: list[AgentSummary] = []
+    unassigned: list[AgentSummary] = []
+    for s in summaries:
+        (unassigned if is_unassigned(s.agent_id) else ranked).append(s)
     ordered = sorted(
-        summaries, key=lambda s: (-s.mean_score, s.findings, -s.conversations, s.shop, s.platform, s.agent_id)
+        ranked, key=lambda s: (-s.mean_score, s.findings, -s.conversations, s.shop, s.platform, s.agent_id)
     )
     out: list[AgentSummary] = []
     prev: tuple[float, int] | None = None
@@ -310,4 +321,6 @@ def rank_agents(summaries: Iterable[AgentSummary]) -> list[AgentSummary]:
             rank = n
             prev = key
         out.append(s.model_copy(update={"rank": rank}))
+    for s in sorted(unassigned, key=lambda s: (s.shop, s.platform)):
+        out.append(s.model_copy(update={"rank": 0, "unassigned": True}))
     return out

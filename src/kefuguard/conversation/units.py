@@ -13,6 +13,11 @@ Adding a check: an entry in rules/data/audit_checks.yaml (id, title, seed quote,
 suggestion), its thresholds in `AuditConfig`, and one function here. `tests/conversation/
 test_units.py` keeps the YAML ids and this registry in step.
 
+Scope: a unit whose turn the platform's metrics exclude (`ConversationContext.excluded()`: a
+reported buyer, a bot-only turn, a turn outside the assessment window) yields its hit with `skip`
+set to the reason; the runner records it on the result (`ConversationResult.skipped`), not as a
+finding. `audit.reply_time` and `audit.missed_reply` do this.
+
 Report order: findings keep the order the audit always reported them in. A hit's `order` key
 sorts it: `(AT_MESSAGE, i, n)` with the message findings of message i, `(AT_TURN, turn, n)` with
 its turn; a hit without a key sorts after those, by the unit's place in this module.
@@ -67,6 +72,9 @@ class Hit(NamedTuple):
     detail: str
     suggestion: str | None = None
     order: tuple[int, ...] | None = None
+    #: not a finding: the turn `order[1]` would be flagged but the platform's metrics exclude it, for this
+    #: reason (`ConversationContext.scope`); the runner records it on the result instead
+    skip: str | None = None
 
 
 UnitFn = Callable[[ConversationContext, AuditConfig], Sequence[Hit]]
@@ -122,13 +130,15 @@ def acknowledgement(ctx: ConversationContext, turn: Turn) -> bool:
 # ---------------------------------------------------------------------------------------- per turn
 @check("audit.reply_time", fields=("reply_limit_seconds", "slow_reply_flag_seconds", "assessment_hours"))
 def reply_time(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
-    """A turn started in the assessment hours whose manual reply came later than the platform's limit."""
+    """A turn started in the assessment hours whose manual reply came later than the platform's limit.
+
+    A turn the platform's metrics exclude (reported buyer, bot-only turn, outside their window) is skipped."""
     hits: list[Hit] = []
     limit = config.slow_reply_seconds(ctx.platform)
     for t in ctx.turns:
         if t.wait is not None and t.wait > limit and ctx.in_assessment_hours(t):
             detail = f"买家等待{minutes(t.wait)}才获人工回复（标准{minutes(limit)}）"
-            hits.append(Hit(t.reply, detail, order=(AT_TURN, t.number, 0)))
+            hits.append(Hit(t.reply, detail, order=(AT_TURN, t.number, 0), skip=ctx.excluded().get(t.number)))
     return hits
 
 
@@ -139,7 +149,10 @@ def missed_reply(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]
     for t in ctx.turns:
         if t.reply is None and not acknowledgement(ctx, t):
             text = clip(ctx.messages[t.first].text)
-            hits.append(Hit(t.first, f"买家消息“{text}”始终没有人工回复", order=(AT_TURN, t.number, 0)))
+            hits.append(Hit(
+                t.first, f"买家消息“{text}”始终没有人工回复", order=(AT_TURN, t.number, 0),
+                skip=ctx.excluded().get(t.number),
+            ))
     return hits
 
 

@@ -136,11 +136,31 @@ def fmt_datetime(value: dt.datetime | None) -> str:
     return "" if value is None else local_time(value).strftime("%Y-%m-%d %H:%M")
 
 
+UNASSIGNED_ZH = "未分配"
+
+
+def is_unassigned(agent: AgentSummary) -> bool:
+    """The row of conversations with a blank or missing agent id: reported, never ranked."""
+    return agent.unassigned or not agent.agent_id.strip()
+
+
+def agent_label(agent: AgentSummary) -> str:
+    return UNASSIGNED_ZH if is_unassigned(agent) else agent.agent_id
+
+
 def ranked_agents(report: AuditReport) -> list[AgentSummary]:
-    """Agents best first: by rank when the audit set one, else by mean score and fewer findings."""
-    if report.agents and all(a.rank > 0 for a in report.agents):
-        return sorted(report.agents, key=lambda a: (a.rank, a.agent_id))
-    return sorted(report.agents, key=lambda a: (-a.mean_score, a.findings, a.shop, a.agent_id))
+    """Agents best first: by rank when the audit set one, else by mean score and fewer findings.
+
+    Unassigned conversations (blank agent id) are not an agent: see `unassigned_agents`."""
+    agents = [a for a in report.agents if not is_unassigned(a)]
+    if agents and all(a.rank > 0 for a in agents):
+        return sorted(agents, key=lambda a: (a.rank, a.agent_id))
+    return sorted(agents, key=lambda a: (-a.mean_score, a.findings, a.shop, a.agent_id))
+
+
+def unassigned_agents(report: AuditReport) -> list[AgentSummary]:
+    """Per shop, the conversations no agent id was recorded for (未分配), shown after the ranking."""
+    return sorted((a for a in report.agents if is_unassigned(a)), key=lambda a: (a.shop, a.platform))
 
 
 def day_range(report: AuditReport) -> str:

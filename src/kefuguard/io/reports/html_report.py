@@ -24,6 +24,7 @@ from kefuguard.conversation.results import AuditReport, ConversationFinding, Con
 from kefuguard.io.reports.common import (
     ABUSE_STEPS,
     SEVERITIES,
+    UNASSIGNED_ZH,
     category_zh,
     day_range,
     fmt_datetime,
@@ -39,6 +40,7 @@ from kefuguard.io.reports.common import (
     status_zh,
     threshold_text,
     totals,
+    unassigned_agents,
 )
 from kefuguard.masking import mask_report
 from kefuguard.rules.model import Severity
@@ -398,6 +400,8 @@ def _page(report: AuditReport, masked: bool) -> dict:
         "categories": categories,
         "shops": [_shop_view(s) for s in report.shops],
         "agents": agents,
+        "unassigned": unassigned_agents(report),
+        "unassigned_zh": UNASSIGNED_ZH,
         "score_tone": _score_tone,
         "chats": [_chat_view(c, i) for i, c in enumerate(report.flagged)],
         "abuse_steps": ABUSE_STEPS,

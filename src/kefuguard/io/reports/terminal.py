@@ -10,18 +10,21 @@ from rich.text import Text
 from kefuguard.conversation.results import AuditReport, ShopSummary
 from kefuguard.io.reports.common import (
     SEVERITIES,
+    agent_label,
     category_zh,
     day_range,
     fmt_metric_value,
     fmt_number,
     fmt_seconds,
     fmt_yuan,
+    is_unassigned,
     platform_zh,
     ranked_agents,
     severity_zh,
     status_mark,
     threshold_text,
     totals,
+    unassigned_agents,
 )
 
 RANKING_SIZE = 5
@@ -133,12 +136,16 @@ def _metrics_table(shops: list[ShopSummary]) -> Table:
 
 def _agents_table(report: AuditReport, size: int) -> Table:
     ranked = ranked_agents(report)
+    unassigned = unassigned_agents(report)
     if len(ranked) > 2 * size:
         shown = [*ranked[:size], None, *ranked[-size:]]
         title = f"客服排名（前 {size} 名与后 {size} 名，共 {len(ranked)} 人）"
     else:
         shown = list(ranked)
         title = f"客服排名（共 {len(ranked)} 人）"
+    if unassigned:
+        title += f"；未分配会话 {sum(a.conversations for a in unassigned)} 个，不参与排名"
+        shown.extend(unassigned)
     table = Table(title=title)
     for name, justify in (
         ("名次", "right"),
@@ -157,11 +164,11 @@ def _agents_table(report: AuditReport, size: int) -> Table:
         if a is None:
             table.add_row("…", *[""] * 9)
             continue
-        rank = a.rank or (ranked.index(a) + 1)
+        rank = "—" if is_unassigned(a) else str(a.rank or (ranked.index(a) + 1))
         style = "red" if a.mean_score < 80 else None
         table.add_row(
-            str(rank),
-            a.agent_id,
+            rank,
+            agent_label(a),
             a.shop,
             platform_zh(a.platform),
             str(a.conversations),

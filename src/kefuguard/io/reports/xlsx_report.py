@@ -20,9 +20,11 @@ import xlsxwriter
 from kefuguard.conversation.results import AuditReport
 from kefuguard.io.reports.common import (
     SEVERITIES,
+    agent_label,
     category_zh,
     day_range,
     fmt_metric_value,
+    is_unassigned,
     local_time,
     platform_zh,
     ranked_agents,
@@ -30,6 +32,7 @@ from kefuguard.io.reports.common import (
     status_zh,
     threshold_text,
     totals,
+    unassigned_agents,
 )
 from kefuguard.masking import mask_report, mask_text
 
@@ -265,11 +268,12 @@ def _agents(book: _Book, report: AuditReport) -> None:
         *[category_zh(c) for c in cats],
     ]
     rows = []
-    for pos, a in enumerate(ranked_agents(report), start=1):
+    ranked = ranked_agents(report)
+    for pos, a in enumerate([*ranked, *unassigned_agents(report)], start=1):
         rows.append(
             [
-                a.rank or pos,
-                a.agent_id,
+                "—" if is_unassigned(a) else (a.rank or pos),
+                agent_label(a),
                 a.shop,
                 platform_zh(a.platform),
                 a.conversations,
