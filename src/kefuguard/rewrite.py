@@ -78,12 +78,16 @@ def mask_all(value: str, mask_char: str = "*") -> str:
 def check_mask_char(mask_char: str) -> None:
     """A mask character is one visible character the checker ignores: not a letter or digit, not
     whitespace, and not one the normaliser reads as text (`+` reads as 加)."""
-    if not isinstance(mask_char, str) or len(mask_char) != 1:
-        raise ValueError(f"mask_char must be exactly one character, not {mask_char!r}")
-    if mask_char.isalnum() or mask_char.isspace():
-        raise ValueError(f"mask_char must not be a letter, digit or whitespace: {mask_char!r}")
+    if not isinstance(mask_char, str) or len(mask_char) != 1 or mask_char.isalnum() or mask_char.isspace():
+        raise ValueError(
+            "遮蔽字符须为一个非字母数字、非空白的字符（如 * 或 ×）/ mask_char must be exactly one character "
+            f"that is not a letter, digit or space, not {mask_char!r}"
+        )
     if mask_char.translate(shared_tables().keyword):
-        raise ValueError(f"mask_char {mask_char!r} is read as text by the checker; use a symbol such as * or ●")
+        raise ValueError(
+            f"遮蔽字符 {mask_char!r} 会被当作文字检查，请用 * 或 ● 等符号 / mask_char {mask_char!r} is read as text by "
+            "the checker; use a symbol such as * or ●"
+        )
 
 
 def _edit_for(finding: Finding, original: str, mask_char: str) -> str | None:

@@ -40,6 +40,7 @@ from kefuguard.checker import Checker, get_checker, shared_tables
 from kefuguard.findings import CheckResult, Finding, RewriteResult
 from kefuguard.normalize import Normalization, Views, keyword_view
 from kefuguard.regex_prefilter import required_factors
+from kefuguard.rewrite import check_mask_char
 from kefuguard.rules.model import Category, Penalty, Severity, Source, platform_code
 
 SHOP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -275,16 +276,7 @@ class ShopSettings(BaseModel):
     @field_validator("mask_char")
     @classmethod
     def _mask_char(cls, value: str) -> str:
-        if len(value) != 1 or value.isalnum() or value.isspace():
-            raise ValueError(
-                "遮蔽字符须为一个非字母数字、非空白的字符（如 * 或 ×）/ mask_char must be exactly one character "
-                "that is not a letter, digit or space"
-            )
-        if normalise(value):
-            raise ValueError(
-                f"遮蔽字符 {value!r} 会被当作文字检查，请用 * 或 ● 等符号 / mask_char {value!r} is read as text by "
-                "the checker; use a symbol such as * or ●"
-            )
+        check_mask_char(value)  # rewrite's own rule: one symbol the checker does not read as text
         return value
 
     @field_validator("allowed_phrases")
