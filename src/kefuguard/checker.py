@@ -24,7 +24,7 @@ import ahocorasick_rs
 from pydantic import BaseModel
 
 from kefuguard.detectors import DetectorContext, find_emails, find_numbers, find_urls, find_wechat_ids
-from kefuguard.detectors.base import Detection
+from kefuguard.detectors.base import Detection, words_regex
 from kefuguard.detectors.links import find_written_links, might_hold_written_link
 from kefuguard.detectors.numbers import (
     find_split_phones,
@@ -162,16 +162,6 @@ def _digit_run(n: int) -> re.Pattern[str]:
 
 def _is_cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
-
-
-def _words_regex(words: list[str], *, tail: bool) -> re.Pattern[str]:
-    """An alternation of `words`, longest first; `tail` anchors it at the end of the searched
-    range (the words right before a hit), otherwise it is matched at the hit's end."""
-    words = sorted({w for w in words if w}, key=len, reverse=True)
-    if not words:
-        return re.compile("(?!)")
-    body = "|".join(re.escape(w) for w in words)
-    return re.compile(f"(?:{body})\\Z" if tail else f"(?:{body})")
 
 
 class Checker:
@@ -573,8 +563,8 @@ class Checker:
         words |= aliases
         contexts: dict[str, tuple] = {}
         for group in self.data.context_terms:
-            before = _words_regex([self._norm(w) for w in group.before], tail=True)
-            after = _words_regex([self._norm(w) for w in group.after], tail=False)
+            before = words_regex([self._norm(w) for w in group.before], at_end=True)
+            after = words_regex([self._norm(w) for w in group.after])
             for term in group.terms:
                 contexts[self._norm(term)] = ("context", before, after)
         out: list[tuple | None] = []

@@ -17,10 +17,14 @@ class Detection:
     in_original: bool = False
 
 
-def _words_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+def words_regex(words, *, at_end: bool = False) -> re.Pattern[str]:
+    """An alternation of `words`, longest first; `at_end` anchors it at the end of the searched
+    range (the words right before a position, searched with an endpos)."""
+    words = sorted({w for w in words if w}, key=len, reverse=True)
     if not words:
         return re.compile("(?!)")
-    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+    body = "|".join(re.escape(w) for w in words)
+    return re.compile(f"(?:{body})\\Z" if at_end else body)
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class DetectorContext:
 
     def __post_init__(self) -> None:
         # one compiled alternation per word list: a regex search beats a Python loop over words
-        searches = {name: _words_regex(getattr(self, name)).search for name in ("negative", "qq", "wechat", "bank", "phone")}
+        searches = {name: words_regex(getattr(self, name)).search for name in ("negative", "qq", "wechat", "bank", "phone")}
         object.__setattr__(self, "_searches", searches)
 
     def mentions(self, snippet: str, kind: str) -> bool:
