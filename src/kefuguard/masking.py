@@ -36,15 +36,16 @@ _ID_CARD = re.compile(
     r"(?<![0-9０-９A-Za-z])([1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx])"
     r"(?![0-9０-９A-Za-z])"
 )
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def is_resident_id(value: str) -> bool:
-    """Whether an 18-character mainland resident ID number has a valid check character."""
+    """Whether an 18-character mainland resident ID number has a valid check character (python-
+    stdnum's GB 11643 check digit; unlike its full validation, birth place is not looked up)."""
     if len(value) != 18 or not value[:17].isdigit():
         return False
-    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
-    return "10X98765432"[total % 11] == value[17].upper()
+    from stdnum.cn import ric
+
+    return ric.calc_check_digit(value) == value[17].upper()  # it reads the first 17 digits
 
 
 # Addresses: a road/estate word, then house numbering (478号, 3栋, 2单元501室, A座1502).
