@@ -3,7 +3,10 @@
 Side by side in one run: (a) import only (parse, validate, group into conversations) — the floor
 the audit cannot go below; (b) the full audit in one process; (c) the full audit on all cores.
 Each mode runs in a fresh subprocess so its peak RSS (parent and worker processes) is its own.
-Usage: python bench/bench_audit.py [--messages 1000000] [--out bench/out/audit.md]
+With `--baseline REV` each mode also runs on that git revision (checked out in a temporary
+worktree, same interpreter and dependencies), alternating this tree and the baseline `--repeat`
+times on the same input, so a change is compared with its previous commit in one run.
+Usage: python bench/bench_audit.py [--messages 1000000] [--baseline HEAD] [--repeat 2] [--out bench/out/audit.md]
 """
 
 from __future__ import annotations
@@ -37,9 +40,16 @@ print(json.dumps({"messages": n, "seconds": elapsed, "parent_mb": self_kb / 1024
 """
 
 
-def run_mode(mode: str, path: Path, out: Path) -> dict:
+def run_mode(mode: str, path: Path, out: Path, src: Path | None = None) -> dict:
+    """One mode in a fresh interpreter; `src`: run that tree's `src/` instead of the installed package."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    if src is not None or os.environ.get("KEFUGUARD_BENCH_BASELINE"):
+        env["KEFUGUARD_CACHE"] = "0"  # both trees build their checkers from scratch: the same footing
     proc = subprocess.run(
-        [sys.executable, "-c", MODE_CODE, mode, str(path), str(out)], capture_output=True, text=True, check=False
+        [sys.executable, "-c", MODE_CODE, mode, str(path), str(out)], capture_output=True, text=True, check=False,
+        env=env,
     )
     if proc.returncode != 0:
         raise SystemExit(f"{mode} failed:\n{proc.stderr[-3000:]}")
@@ -51,7 +61,11 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=1_000_000)
     ap.add_argument("--out", type=Path, default=Path("bench/out/audit.md"))
     ap.add_argument("--modes", default="import,audit1,auditN")
+    ap.add_argument("--baseline", help="git revision to compare with, side by side (e.g. HEAD or HEAD~1)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per mode and tree (the best is reported)")
     args = ap.parse_args()
+    if args.baseline:
+        return compare(args)
     from kefuguard.sample import generate_to_jsonl
 
     cores = len(os.sched_getaffinity(0))
@@ -97,6 +111,55 @@ def main() -> None:
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report + "\n", encoding="utf-8")
+
+
+def compare(args) -> None:
+    """This tree against `args.baseline` on one generated input, runs alternating, best of `--repeat`."""
+    os.environ["KEFUGUARD_BENCH_BASELINE"] = "1"
+    from kefuguard.sample import generate_to_jsonl
+
+    root = Path(__file__).resolve().parents[1]
+    rev = subprocess.run(["git", "rev-parse", "--short", args.baseline], cwd=root, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    cores = len(os.sched_getaffinity(0))
+    with tempfile.TemporaryDirectory(prefix="kefuguard-bench-") as tmp:
+        base = Path(tmp) / "baseline"
+        subprocess.run(["git", "worktree", "add", "--detach", str(base), rev], cwd=root, check=True,
+                       capture_output=True)
+        try:
+            data = Path(tmp) / "messages.jsonl"
+            generate_to_jsonl(data, args.messages, seed=11)
+            best: dict[tuple[str, str], dict] = {}
+            for i in range(args.repeat):
+                for mode in args.modes.split(","):
+                    for tree, src in (("this tree", None), (f"baseline {rev}", base / "src")):
+                        out = Path(tmp) / f"{mode}-{tree[:4]}-{i}"
+                        out.mkdir()
+                        r = run_mode(mode, data, out, src)
+                        print(f"{tree} {mode} run {i + 1}: {r}", file=sys.stderr)
+                        key = (mode, tree)
+                        if key not in best or r["seconds"] < best[key]["seconds"]:
+                            best[key] = r
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=root, check=False,
+                           capture_output=True)
+    lines = [
+        f"{args.messages:,} generated messages, all checks on, {cores}-core machine; this tree vs baseline {rev}, "
+        f"runs alternating, best of {args.repeat}.",
+        "",
+        "| mode | tree | seconds | messages/s | peak RSS parent MB | peak RSS largest worker MB |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for (mode, tree), r in best.items():
+        lines.append(f"| {mode} | {tree} | {r['seconds']:.1f} | {r['messages'] / r['seconds']:,.0f} | "
+                     f"{r['parent_mb']:.0f} | {r['worker_mb']:.0f} |")
+    for mode in args.modes.split(","):
+        mine, theirs = best[(mode, "this tree")], best[(mode, f"baseline {rev}")]
+        lines.append(f"\n{mode}: this tree / baseline = {mine['seconds'] / theirs['seconds']:.3f} (time)")
+    report = "\n".join(lines)
+    print(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_name(args.out.stem + "-vs-baseline.md").write_text(report + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -24,13 +24,15 @@ from kefuguard.checker import get_checker
 from kefuguard.conversation.assemble import conversation_from_records
 from kefuguard.conversation.checks import audit_conversation
 from kefuguard.conversation.config import AuditConfig
+from kefuguard.conversation.context import compiled
 from kefuguard.conversation.metrics import MetricsAggregator
 from kefuguard.conversation.model import Conversation
-from kefuguard.conversation.profiles import DEFAULT_PROFILES, MetricProfile
+from kefuguard.conversation.profiles import DEFAULT_PROFILES, MetricProfile, MetricSpec
 from kefuguard.conversation.results import (
     AuditReport,
     ConversationResult,
     ImportSummary,
+    MetricResult,
     ShopSummary,
 )
 from kefuguard.conversation.scoring import AgentAccumulator, ExposureAccumulator, rank_agents
@@ -210,8 +212,10 @@ def audit_batch(
         metrics=MetricsAggregator(profiles), flagged_per_shop=flagged_per_shop, thresholds=dict(thresholds or {})
     )
     for conv in conversations:
-        partial.metrics.add(conv)
-        result = audit_conversation(conv, get_checker(conv.platform), config, profiles.get(conv.platform))
+        cm = partial.metrics.add(conv)  # the turn checks judge the turns these metrics cut
+        result = audit_conversation(
+            conv, get_checker(conv.platform), config, profiles.get(conv.platform), cm.turns if cm else None
+        )
         partial.add(conv, result, config.mask_pii)
     return partial
 
@@ -404,6 +408,42 @@ def _scope_skips(counts: Counter) -> dict[str, dict[str, int]]:
     return out
 
 
+def _turn_checks_charge(config: AuditConfig, platform: str) -> bool:
+    """Do the late/unanswered turn checks charge money per event on this platform (for this shop)?"""
+    checks = compiled(config).checks.get(platform, {})
+    for cid in ("audit.reply_time", "audit.missed_reply"):
+        resolved = checks.get(cid)
+        if resolved is not None and (resolved.penalty.fine_yuan or resolved.penalty.buyer_compensation_yuan):
+            return True
+    return False
+
+
+def _charge_metric(exposure: ExposureAccumulator, r: MetricResult, spec: MetricSpec | None,
+                   turn_checks_charge: bool) -> None:
+    """A shop-day's metric fine into the exposure, each event once.
+
+    The platform's own fine for the day (Pinduoduo's 1000 yuan) is charged as a platform fine. A
+    per-miss charge (a profile's `fine_per_miss_yuan`) counts the same late or unanswered turns the
+    turn checks charge one by one, so it is charged only where those checks charge nothing."""
+    per_miss_events = 0
+    per_miss = 0.0
+    if spec is not None and spec.fine_per_miss_yuan and r.denominator:
+        per_miss_events = int(r.denominator - r.numerator)
+        per_miss = per_miss_events * spec.fine_per_miss_yuan
+    platform_part = round(r.fine_yuan - per_miss, 2)
+    title = r.title
+    source = spec.source if spec is not None else ""
+    if platform_part > 0:
+        exposure.add_metric_fine(r.metric, platform_part, title=title, text=source)
+    if per_miss:
+        internal = spec is not None and spec.fine_scope == "internal"
+        if turn_checks_charge:
+            exposure.supersede_metric_fine(r.metric, per_miss)
+        else:
+            exposure.add_metric_fine(r.metric, per_miss, internal=internal, title=title, text=source,
+                                     events=per_miss_events)
+
+
 def _report(
     total: PartialAudit, stats, rows: list[tuple], rejects_path: Path, options: AuditOptions
 ) -> AuditReport:
@@ -414,12 +454,10 @@ def _report(
     for (shop, platform), counter in sorted(total.shops.items()):
         exposure = total.exposure[(shop, platform)]
         specs = options.profiles[platform].metrics if platform in options.profiles else {}
+        turn_checks_charge = _turn_checks_charge(options.config.for_shop(shop), platform)
         for r in daily:
             if r.shop == shop and r.platform == platform and r.fine_yuan:
-                spec = specs.get(r.metric)
-                exposure.add_metric_fine(
-                    r.metric, r.fine_yuan, internal=spec is not None and spec.fine_scope == "internal"
-                )
+                _charge_metric(exposure, r, specs.get(r.metric), turn_checks_charge)
         shops.append(
             ShopSummary(
                 shop=shop,

@@ -142,7 +142,7 @@ def test_reply_crossing_midnight_counts_on_the_buyers_day():
     assert agg.days == [dt.date(2024, 5, 1)]
     r = result(agg.results(), "tb.reply_5min_rate", day=dt.date(2024, 5, 1))
     assert (r.numerator, r.denominator) == (1, 2)
-    assert r.fine_yuan == 20.0
+    assert r.fine_yuan == 0.0  # the 20 yuan per late reply is audit.reply_time's, charged once per event
     # Douyin: asked at 22:59:59 (in hours), answered after midnight: a miss on the 1st, yet not a no-reply.
     dy = aggregate([conv("douyin", ("buyer", "22:59:59"), ("agent", "02 00:00:30", "a1"))]).results()
     late = result(dy, "douyin.reply_3min_rate", day=dt.date(2024, 5, 1))
@@ -324,12 +324,16 @@ def test_taobao_window_excludes_2300():
     assert five.denominator == 2  # the reception rule applies all day
 
 
-def test_taobao_5_minute_reception_rule_charges_20_yuan_per_miss():
+def test_a_per_miss_charge_on_a_metric_counts_each_miss():
     c = conv("taobao", ("buyer", "10:00:00"), ("agent", "10:04:59", "a1"),
              ("buyer", "11:00:00"), ("agent", "11:05:01", "a1"),
              ("buyer", "12:00:00"))
     r = result(aggregate([c]).results(level="agent"), "tb.reply_5min_rate", "a1")
     assert (r.numerator, r.denominator) == (1, 3)
+    assert r.fine_yuan == 0.0  # by default the turn checks charge these events, not the metric
+    per_miss = load_profile({"platform": "taobao", "metrics": {
+        "tb.reply_5min_rate": {"fine_per_miss_yuan": 20, "fine_scope": "internal"}}})
+    r = result(aggregate([c], {"taobao": per_miss}).results(level="agent"), "tb.reply_5min_rate", "a1")
     assert r.fine_yuan == 40.0
     assert "店内规定：2 次 × 20 元" in r.note
 

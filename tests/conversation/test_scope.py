@@ -101,11 +101,12 @@ def test_tmall_bot_only_turns_are_skipped() -> None:
 
 
 def test_buyer_writing_again_after_the_bot_is_counted() -> None:
-    # the metrics close the bot turn and count the buyer's next message as a new turn: still 漏回复
+    # the metrics close the bot turn and count the buyer's next message as a new turn: 漏回复 of that
+    # message, as the metric counts it; the bot-closed turn is skipped with the reason
     rows = [("buyer", "10:00", "在吗"), ("bot", "10:00:05", "您好，机器人为您服务"), ("buyer", "10:01", "转人工")]
     result = _audit(_conv("tmall", rows))
-    assert _turn_findings(result) == [("audit.missed_reply", 0)]
-    assert result.skipped == []
+    assert _turn_findings(result) == [("audit.missed_reply", 2)]
+    assert _skips(result) == [("audit.missed_reply", 0, 0, "bot")]
 
 
 def test_bot_only_turn_where_the_platform_ignores_bots_is_flagged() -> None:
@@ -137,13 +138,22 @@ def test_turn_outside_the_window_is_skipped() -> None:
     ]
     result = _audit(_conv("douyin", rows))
     assert _turn_findings(result) == [("audit.reply_time", 4), ("audit.missed_reply", 5)]
-    assert result.skipped == []
+    # turn 0 starts at 07:30, outside Douyin's 08:00-23:00 metrics: its 2.5-hour wait is recorded, not flagged
+    assert _skips(result) == [("audit.reply_time", 0, 0, "window")]
 
     night = [("buyer", "23:30", "还在吗"), ("agent", "23:40", "亲，在的"), ("buyer", "23:45", "能便宜点吗")]
     result = _audit(_conv("douyin", night))
     assert _turn_findings(result) == []
-    # the late 23:40 reply is not a reply_time candidate at all (AuditConfig.assessment_hours): nothing recorded
-    assert _skips(result) == [("audit.missed_reply", 1, 2, "window")]
+    assert _skips(result) == [("audit.reply_time", 0, 0, "window"), ("audit.missed_reply", 1, 2, "window")]
+
+
+def test_assessment_hours_set_by_a_shop_still_narrow_reply_time() -> None:
+    # a shop that judges slow replies only 09:00-18:00: a late reply to a 19:00 question is not a candidate
+    rows = [("buyer", "19:00", "还在吗"), ("agent", "19:10", "亲，在的")]
+    config = AuditConfig(assessment_hours=("09:00", "18:00"))
+    result = audit_conversation(_conv("tmall", rows), get_checker("tmall"), config)
+    assert _turn_findings(result) == [] and result.skipped == []
+    assert _turn_findings(_audit(_conv("tmall", rows))) == [("audit.reply_time", 1)]
 
 
 def test_tmall_reception_rule_has_no_window() -> None:

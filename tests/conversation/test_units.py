@@ -96,7 +96,8 @@ def test_shop_overrides_apply_to_that_shop_only() -> None:
 def test_context_records_what_the_metrics_exclude() -> None:
     conv = _chat(platform="tmall")
     msgs = list(conv.messages)
-    msgs.insert(1, msgs[0].model_copy(update={"role": "bot", "text": "您好，自动回复", "sent_at": T0 + dt.timedelta(seconds=5)}))
+    bot = {"role": "bot", "text": "您好，自动回复", "sent_at": T0 + dt.timedelta(seconds=5)}
+    msgs.insert(1, Message.model_validate(msgs[0].model_dump() | bot))
     msgs = [m.model_copy(update={"buyer_reported": True}) if m.role == "buyer" else m for m in msgs]
     conv = Conversation(conversation_id="c", platform="tmall", shop="店A", messages=msgs)
     ctx = build_context(conv, get_checker("tmall"), AuditConfig())

@@ -332,8 +332,8 @@ def _rows(ws) -> list[tuple]:
 
 def test_xlsx_sheets_and_layout(workbook):
     _, wb = workbook
-    assert wb.sheetnames == ["汇总", "客服", "违规明细", "指标", "拒收行"]
-    for name in ("客服", "违规明细", "指标", "拒收行"):
+    assert wb.sheetnames == ["汇总", "客服", "违规明细", "指标", "处罚明细", "拒收行"]
+    for name in ("客服", "违规明细", "指标", "处罚明细", "拒收行"):
         ws = wb[name]
         assert ws.freeze_panes == "A2", name
         assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), name
@@ -411,7 +411,7 @@ def test_xlsx_without_rejects_file(report, tmp_path):
     empty = AuditReport(generated_at=dt.datetime(2024, 1, 1, tzinfo=SHANGHAI))
     wb = openpyxl.load_workbook(write_xlsx(empty, Path(tmp_path / "e.xlsx")))
     assert _rows(wb["拒收行"])[1][0] == "没有拒收行"
-    assert wb.sheetnames == ["汇总", "客服", "违规明细", "指标", "拒收行"]
+    assert wb.sheetnames == ["汇总", "客服", "违规明细", "指标", "处罚明细", "拒收行"]
 
 
 def test_html_agent_chart_keeps_top_and_bottom_of_long_rankings(report):

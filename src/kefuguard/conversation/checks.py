@@ -16,6 +16,8 @@ loop: results are built from values that are already valid.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from kefuguard.checker import Checker
 from kefuguard.conversation.check_data import (
@@ -32,6 +34,9 @@ from kefuguard.conversation.context import ConversationContext, build_context, n
 from kefuguard.conversation.model import SHANGHAI, Conversation
 from kefuguard.conversation.profiles import MetricProfile
 from kefuguard.conversation.results import ConversationFinding, ConversationResult, ScopeSkip
+
+if TYPE_CHECKING:
+    from kefuguard.conversation.metrics import Turn as MetricTurn
 from kefuguard.conversation.units import (
     AT_END,
     AT_MESSAGE,
@@ -77,7 +82,7 @@ def run_checks(ctx: ConversationContext) -> list[ConversationFinding]:
         for hit in unit.fn(ctx, config):
             key = hit.order or default
             if hit.skip is not None:  # the metrics exclude this turn: recorded, not a finding
-                ctx.skipped.append((cid, key[1], ctx.turns[key[1]].first, hit.skip))
+                ctx.skipped.append((cid, key[1], hit.index, hit.skip))
                 continue
             (at_message if key[0] == AT_MESSAGE else later).append((
                 key,
@@ -113,16 +118,21 @@ def _first(item: tuple) -> tuple[int, ...]:
 
 
 def audit_conversation(
-    conv: Conversation, checker: Checker, config: AuditConfig | None = None, profile: MetricProfile | None = None
+    conv: Conversation,
+    checker: Checker,
+    config: AuditConfig | None = None,
+    profile: MetricProfile | None = None,
+    reply_turns: Iterable[MetricTurn] | None = None,
 ) -> ConversationResult:
     """Audit one conversation: message findings, conversation checks, timings and the QA score.
 
-    `profile` is the platform's metric profile: turns its metrics exclude are not flagged by the
-    turn checks, and are listed in `ConversationResult.skipped` (None: the built-in profile)."""
+    `profile` is the platform's metric profile: the turn checks cut and time turns as its metrics
+    do, and turns its metrics exclude are listed in `ConversationResult.skipped`, not flagged (None:
+    the built-in profile). `reply_turns`: the turns the metrics already cut (saves a second pass)."""
     config = (config or default_config()).for_shop(conv.shop)
     if checker.platform != conv.platform:
         raise ValueError(f"checker is for {checker.platform}, conversation {conv.conversation_id} is {conv.platform}")
-    ctx = build_context(conv, checker, config, profile)
+    ctx = build_context(conv, checker, config, profile, reply_turns)
     findings = run_checks(ctx)
     deduction = 0.0
     per_check = config.check_deductions

@@ -125,9 +125,10 @@ class AuditConfig(BaseModel):
         default_factory=lambda: {"jd": 180.0},
         description="per-turn flag threshold where it differs from the platform standard (JD's 30 s is a rate)",
     )
-    assessment_hours: tuple[dt.time, dt.time] = Field(
-        default=(dt.time(8, 0), dt.time(23, 0)),
-        description="slow replies are judged for turns started in these hours (08:00-23:00, end exclusive)",
+    assessment_hours: tuple[dt.time, dt.time] | None = Field(
+        default=None,
+        description="slow replies are judged only for turns started in these hours (end exclusive); None: the "
+        "platform's metric windows decide, like every other turn check (Tmall/Taobao's reception rule has none)",
     )
     acknowledgement_words: tuple[str, ...] = Field(
         default=(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ from kefuguard.conversation.results import ConversationFinding, ConversationResu
 from kefuguard.rules.model import PLATFORMS, Severity
 
 if TYPE_CHECKING:
+    from kefuguard.conversation.metrics import Turn as MetricTurn
     from kefuguard.conversation.profiles import MetricProfile
 
 # ---------------------------------------------------------------------------------------- text
@@ -155,8 +157,10 @@ class CompiledConfig:
         self.abuse_exclude = frozenset(config.buyer_abuse_exclude_rules)
         self.night_start = seconds_of_day(config.night_start)
         self.night_end = seconds_of_day(config.night_end)
-        self.hours_start = seconds_of_day(config.assessment_hours[0])
-        self.hours_end = seconds_of_day(config.assessment_hours[1])
+        hours = config.assessment_hours
+        self.hours: tuple[int, int] | None = (
+            (seconds_of_day(hours[0]), seconds_of_day(hours[1])) if hours is not None else None
+        )
         self.initiated_gap = config.agent_initiated_gap_minutes * 60
         self.follow_start = config.follow_up_window_minutes[0] * 60
         self.follow_end = config.follow_up_window_minutes[1] * 60
@@ -287,7 +291,8 @@ class ConversationContext:
     abuse_index: int | None  #: position of the first abusive buyer message
     buyer_reported: bool  #: the buyer was reported/blocked (the platform then drops their messages)
     profile: MetricProfile | None = None  #: the platform's metric profile (None: its built-in one)
-    scoped: dict[int, str] | None = None  #: `excluded()`, once computed
+    metric_turns: tuple[MetricTurn, ...] | None = None  #: `reply_turns()`, once computed or given
+    turn_firsts: list[int] | None = None  #: first buyer message of each turn, for `turn_number`
     skipped: list[tuple[str, int, int, str]] = field(default_factory=list)
     """(check id, turn number, first buyer message, reason): turns a check skipped (`run_checks` fills it)"""
 
@@ -311,65 +316,97 @@ class ConversationContext:
         aid = max(counts, key=counts.__getitem__) if counts else self.first_agent
         return aid if aid.strip() else ""
 
-    def in_assessment_hours(self, turn: Turn) -> bool:
-        """Did the turn start inside `AuditConfig.assessment_hours` (Shanghai wall clock)?"""
-        return in_window((turn.start + UTC8) % 86400, self.words.hours_start, self.words.hours_end)
+    def in_assessment_hours(self, start: dt.datetime) -> bool:
+        """Did a turn starting at `start` begin inside `AuditConfig.assessment_hours` (Shanghai wall
+        clock)? Always true when the config sets none: the metrics' windows (`scope`) decide."""
+        hours = self.words.hours
+        return hours is None or in_window((start.timestamp() + UTC8) % 86400, hours[0], hours[1])
 
-    def scope(self, profile: MetricProfile | None = None) -> dict[int, str]:
-        """Turn number → why the platform's reply metrics leave that turn out; absent: counted.
+    def metric_profile(self) -> MetricProfile | None:
+        """The platform's metric profile the turn checks follow (the context's, else the built-in one)."""
+        if self.profile is not None:
+            return self.profile
+        from kefuguard.conversation.profiles import DEFAULT_PROFILES
+
+        return DEFAULT_PROFILES.get(self.platform)
+
+    def reply_turns(self) -> tuple[MetricTurn, ...]:
+        """The conversation's turns exactly as the platform's reply metrics cut and time them.
+
+        `audit.reply_time` and `audit.missed_reply` judge these, not `turns`, so a bot or an
+        auto-reply, a session gap and the start of a turn are treated the same way by the checks as
+        by the metrics (docs/metrics.md): a turn a bot closed under `bot_reply: exclude_turn` has
+        outcome ``bot``, and a buyer writing again after the bot starts a turn timed from that
+        message. The audit passes the turns its metrics already computed (`build_context`'s
+        `reply_turns`); otherwise they are computed here once.
+        """
+        got = self.metric_turns
+        if got is None:
+            from kefuguard.conversation.metrics import segment
+
+            profile = self.metric_profile()
+            got = self.metric_turns = tuple(segment(self.conversation, profile)[0]) if profile is not None else ()
+        return got
+
+    def turn_number(self, position: int) -> int:
+        """The number of the turn (in `turns`) holding the buyer message at `position`."""
+        turns = self.turns
+        if len(turns) < 2:
+            return 0
+        firsts = self.turn_firsts
+        if firsts is None:
+            firsts = self.turn_firsts = [t.first for t in turns]
+        return max(bisect_right(firsts, position) - 1, 0)
+
+    def scope_of(self, turn: MetricTurn) -> str | None:
+        """Why the platform's reply metrics leave this reply turn out; None: some metric counts it.
 
         Reasons, as the metrics name them (`UnitOutcome.excluded`): ``bot`` (the profile's
-        `bot_reply` is ``exclude_turn`` and a bot answered the turn with the buyer not writing again
-        before the manual reply: the metrics drop the whole turn; a buyer who writes again after the
-        bot opens a turn the metrics count), ``window`` (the turn's first message lies outside the
-        time window of every metric of the platform), ``reported`` (the buyer was reported/blocked
-        and every metric that would count the turn drops such buyers). A turn is out of scope only
-        when no metric of the profile counts it. Metrics that anchor on the session start (JD) may
-        differ. `profile` defaults to the context's profile, else the platform's built-in one.
+        `bot_reply` is ``exclude_turn`` and a bot closed the turn), ``window`` (the turn starts —
+        or, for metrics anchored on the session start such as JD's, its session starts — outside
+        the time window of every metric of the platform), ``reported`` (the buyer was reported or
+        blocked and every metric that would count the turn drops such buyers).
         """
-        from kefuguard.conversation.profiles import DEFAULT_PROFILES, BotReply
+        from kefuguard.conversation.profiles import BotReply
 
+        profile = self.metric_profile()
         if profile is None:
-            profile = self.profile if self.profile is not None else DEFAULT_PROFILES.get(self.platform)
-        if profile is None:
-            return {}
-        specs = list(profile.metrics.values())
-        drop_bot = profile.bot_reply is BotReply.exclude_turn
-        reported = self.buyer_reported
+            return None
+        if turn.outcome == "bot" and profile.bot_reply is BotReply.exclude_turn:
+            return "bot"
+        reason = None
+        for s in profile.metrics.values():
+            anchor = turn.session_start if s.window_on == "session_start" else turn.start
+            if s.window is not None and not s.window.contains(anchor):
+                reason = reason or "window"
+                continue
+            if self.buyer_reported and s.exclude_reported_buyers:
+                reason = "reported"
+                continue
+            return None  # this metric counts the turn
+        return reason
+
+    def scope(self) -> dict[int, str]:
+        """Reply-turn index (`reply_turns`) → why the metrics leave that turn out; absent: counted."""
         out: dict[int, str] = {}
-        for t in self.turns:
-            if drop_bot and t.bot_reply is not None and t.last < t.bot_reply:
-                out[t.number] = "bot"
-                continue
-            if not specs:
-                continue
-            at = self.messages[t.first].sent_at
-            reason = "window"
-            for s in specs:
-                if s.window is not None and not s.window.contains(at):
-                    continue
-                if reported and s.exclude_reported_buyers:
-                    reason = "reported"
-                    continue
-                break  # this metric counts the turn
-            else:
-                out[t.number] = reason
+        for t in self.reply_turns():
+            reason = self.scope_of(t)
+            if reason is not None:
+                out[t.index] = reason
         return out
-
-    def excluded(self) -> dict[int, str]:
-        """`scope()` under the context's profile, computed once (only when a check asks)."""
-        got = self.scoped
-        if got is None:
-            got = self.scoped = self.scope()
-        return got
 
 
 def build_context(
-    conv: Conversation, checker: Checker, config: AuditConfig, profile: MetricProfile | None = None
+    conv: Conversation,
+    checker: Checker,
+    config: AuditConfig,
+    profile: MetricProfile | None = None,
+    reply_turns: Iterable[MetricTurn] | None = None,
 ) -> ConversationContext:
     """Walk the conversation once (the audit's hot loop) and return its context.
 
-    `profile` is the platform's metric profile the checks' scope follows (None: the built-in one)."""
+    `profile` is the platform's metric profile the turn checks follow (None: the built-in one);
+    `reply_turns` are the turns its metrics cut the conversation into, when already computed."""
     cc = compiled(config)
     msgs = conv.messages
     check_text = checker.check
@@ -518,4 +555,5 @@ def build_context(
         abuse_index=abuse_index,
         buyer_reported=reported,
         profile=profile,
+        metric_turns=tuple(reply_turns) if reply_turns is not None else None,
     )

@@ -295,10 +295,9 @@ _TB_METRICS = {
         limit_seconds=300,
         threshold=1.0,
         comparison=">=",
-        fine_per_miss_yuan=20,
-        fine_scope="internal",
         source="003 天猫淘宝客服接待规则：及时回答买家问题,反应时间控制在5分钟以内。处罚:买家询单,超过5分钟应答或无应答每次扣除20元",
-        note="店铺内部规定（非平台罚款）：每次超时或无应答扣20元",
+        note="店铺内部规定（非平台罚款）：每次超时或无应答扣20元，按事件由 audit.reply_time（超时）或 audit.missed_reply"
+        "（无应答）计一次；本指标只给比率，不再按次重复扣款",
     ),
     "tb.first_response": MetricSpec(
         title="首次响应时长",

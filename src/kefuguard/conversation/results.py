@@ -106,6 +106,32 @@ class AgentSummary(BaseModel):
     unassigned: bool = Field(default=False, description="conversations with no agent id (未分配), not an agent")
 
 
+ChargeBasis = Literal["platform_fine", "law_fine", "buyer_compensation", "shop_policy", "deposit_at_risk", "points"]
+BASIS_ZH: dict[str, str] = {
+    "platform_fine": "平台罚款",
+    "law_fine": "广告法罚款",
+    "buyer_compensation": "买家赔付",
+    "shop_policy": "店铺内部规定扣款",
+    "deposit_at_risk": "保证金风险",
+    "points": "扣分",
+}
+
+
+class ExposureCharge(BaseModel):
+    """One line of the exposure breakdown: which rule charged, on what basis, how often, how much.
+
+    Each event is charged by one rule only (a late reply by `audit.reply_time`, an unanswered turn
+    by `audit.missed_reply`, a day's missed platform rate by its metric), so the lines add up."""
+
+    rule: str = Field(description="rule id, audit.* check id or metric id")
+    title: str = ""
+    basis: ChargeBasis
+    events: int = Field(default=0, description="occurrences charged (shop-days for a daily platform fine)")
+    yuan: float = Field(default=0.0, description="total yuan; for deposit_at_risk the largest single amount")
+    points: float = 0.0
+    penalty: str = Field(default="", description="the penalty in the seed's words")
+
+
 class Exposure(BaseModel):
     """Penalties implied by the findings and metric misses: an estimate, not a platform decision."""
 
@@ -117,6 +143,9 @@ class Exposure(BaseModel):
     points: float = 0.0
     shop_policy_yuan: float = Field(default=0.0, description="internal fines a seed quotes as shop policy, not platform")
     by_rule: dict[str, float] = Field(default_factory=dict, description="yuan per rule/metric id")
+    charges: list[ExposureCharge] = Field(
+        default_factory=list, description="the breakdown: one line per (rule, basis), largest first"
+    )
     notes: list[str] = Field(default_factory=list)
 
 

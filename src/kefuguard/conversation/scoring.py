@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kefuguard.conversation.checks import NOT_CHARGED_TO_AGENT
-from kefuguard.conversation.results import AgentSummary, ConversationResult, Exposure
+from kefuguard.conversation.results import AgentSummary, ConversationResult, Exposure, ExposureCharge
 
 ESTIMATE_NOTE = "估算：按规则原文逐次累计，许多处罚需买家投诉成立或平台判定，不代表平台的最终处罚。"
 
@@ -111,7 +111,14 @@ class AgentAccumulator:
 
 @dataclass
 class ExposureAccumulator:
-    """Penalty exposure of one shop on one platform, from findings and missed metrics."""
+    """Penalty exposure of one shop on one platform, from findings and missed metrics.
+
+    Every charge is also kept per (rule, basis) in `charges`, so the report names which rule
+    charged each amount and on what basis (platform fine, advertising law, buyer compensation,
+    shop policy, deposit at risk, points). One event is one finding or one metric miss: the turn
+    checks and the reply metrics never both charge the same late or unanswered turn (the audit
+    drops a metric's per-miss charge where the platform's turn checks charge per event).
+    """
 
     shop: str
     platform: str
@@ -126,6 +133,11 @@ class ExposureAccumulator:
     occurrences: int = 0
     refusal_occurrences: int = 0
     metric_fines: dict[str, float] = field(default_factory=dict)
+    metric_internal: dict[str, float] = field(default_factory=dict)
+    #: (rule, basis) → [title, events, yuan, points, penalty text]
+    charges: dict[tuple[str, str], list] = field(default_factory=dict)
+    #: metric id → per-miss yuan not charged because the turn checks charge those events
+    superseded: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def for_result(cls, result: ConversationResult) -> ExposureAccumulator:
@@ -134,6 +146,19 @@ class ExposureAccumulator:
     @property
     def key(self) -> tuple[str, str]:
         return (self.shop, self.platform)
+
+    def _charge(self, rule: str, basis: str, title: str, text: str, yuan: float = 0.0, points: float = 0.0,
+                events: int = 1) -> None:
+        line = self.charges.get((rule, basis))
+        if line is None:
+            self.charges[(rule, basis)] = [title, events, yuan, points, text]
+            return
+        line[1] += events
+        if basis == "deposit_at_risk":
+            line[2] = max(line[2], yuan)
+        else:
+            line[2] += yuan
+        line[3] += points
 
     def add(self, result: ConversationResult) -> None:
         """Each message finding and conversation-check finding costs what its penalty says, per occurrence.
@@ -147,21 +172,28 @@ class ExposureAccumulator:
             p = f.penalty
             if p is None:
                 continue
+            rule, title, text = f.check_id, f.title, p.text
             yuan = 0.0
             if p.fine_yuan:
                 if p.basis == "shop_policy":
                     self.shop_policy_yuan += p.fine_yuan
+                    self._charge(rule, "shop_policy", title, text, p.fine_yuan)
                 else:
                     self.fine_yuan += p.fine_yuan
+                    self._charge(rule, "law_fine" if p.basis == "law" else "platform_fine", title, text, p.fine_yuan)
                 yuan += p.fine_yuan
             if p.buyer_compensation_yuan:
                 self.buyer_compensation_yuan += p.buyer_compensation_yuan
+                self._charge(rule, "buyer_compensation", title, text, p.buyer_compensation_yuan)
                 yuan += p.buyer_compensation_yuan
             if p.points:
                 self.points += p.points
-            if p.deposit_yuan and p.deposit_yuan > self.deposit_at_risk_yuan:
-                self.deposit_at_risk_yuan = p.deposit_yuan
-                self.deposit_rule = f.check_id
+                self._charge(rule, "points", title, text, points=p.points)
+            if p.deposit_yuan:
+                self._charge(rule, "deposit_at_risk", title, text, p.deposit_yuan)
+                if p.deposit_yuan > self.deposit_at_risk_yuan:
+                    self.deposit_at_risk_yuan = p.deposit_yuan
+                    self.deposit_rule = rule
             if p.listing_ban_days:
                 self.listing_ban_days = max(self.listing_ban_days, max(p.listing_ban_days))
             if not (yuan or p.points or p.deposit_yuan or p.listing_ban_days):
@@ -170,21 +202,30 @@ class ExposureAccumulator:
             if f.refusal:
                 self.refusal_occurrences += 1
             if yuan:
-                self.by_rule[f.check_id] = self.by_rule.get(f.check_id, 0.0) + yuan
+                self.by_rule[rule] = self.by_rule.get(rule, 0.0) + yuan
 
-    def add_metric_fine(self, metric_id: str, yuan: float, *, internal: bool = False) -> None:
+    def add_metric_fine(
+        self, metric_id: str, yuan: float, *, internal: bool = False, title: str = "", text: str = "", events: int = 1
+    ) -> None:
         """A missed metric with a fine: a platform's (Pinduoduo's 1000元 for a day's reply rate) or,
-        with `internal`, a shop's own per-miss charge (Tmall/Taobao reception rules)."""
+        with `internal`, a shop's own per-miss charge (`events` misses)."""
         if yuan < 0:
             raise ValueError("a fine cannot be negative")
         if not yuan:
             return
         if internal:
             self.shop_policy_yuan += yuan
+            self.metric_internal[metric_id] = self.metric_internal.get(metric_id, 0.0) + yuan
         else:
             self.fine_yuan += yuan
+            self.metric_fines[metric_id] = self.metric_fines.get(metric_id, 0.0) + yuan
+        self._charge(metric_id, "shop_policy" if internal else "platform_fine", title, text, yuan, events=events)
         self.by_rule[metric_id] = self.by_rule.get(metric_id, 0.0) + yuan
-        self.metric_fines[metric_id] = self.metric_fines.get(metric_id, 0.0) + yuan
+
+    def supersede_metric_fine(self, metric_id: str, yuan: float) -> None:
+        """A metric's per-miss amount left out: the turn checks already charged each of those events."""
+        if yuan:
+            self.superseded[metric_id] = self.superseded.get(metric_id, 0.0) + yuan
 
     def merge(self, other: ExposureAccumulator) -> ExposureAccumulator:
         if other.key != self.key:
@@ -201,10 +242,14 @@ class ExposureAccumulator:
             self.deposit_rule = other.deposit_rule
         self.points += other.points
         self.listing_ban_days = max(self.listing_ban_days, other.listing_ban_days)
-        for k, v in other.by_rule.items():
-            self.by_rule[k] = self.by_rule.get(k, 0.0) + v
-        for k, v in other.metric_fines.items():
-            self.metric_fines[k] = self.metric_fines.get(k, 0.0) + v
+        for mine, theirs in (
+            (self.by_rule, other.by_rule), (self.metric_fines, other.metric_fines),
+            (self.metric_internal, other.metric_internal), (self.superseded, other.superseded),
+        ):
+            for k, v in theirs.items():
+                mine[k] = mine.get(k, 0.0) + v
+        for (rule, basis), (title, events, yuan, points, text) in other.charges.items():
+            self._charge(rule, basis, title, text, yuan, points, events)
         self.occurrences += other.occurrences
         self.refusal_occurrences += other.refusal_occurrences
         return self
@@ -228,22 +273,39 @@ class ExposureAccumulator:
         if self.metric_fines:
             parts = "、".join(f"{k} {v:g}元" for k, v in sorted(self.metric_fines.items()))
             notes.append(f"平台指标未达标罚款：{parts}。")
+        if self.metric_internal:
+            parts = "、".join(f"{k} {v:g}元" for k, v in sorted(self.metric_internal.items()))
+            notes.append(f"店铺内部规定按次扣款（指标未达标次数）：{parts}。")
+        if self.superseded:
+            parts = "、".join(f"{k} {v:g}元" for k, v in sorted(self.superseded.items()))
+            notes.append(
+                f"指标的按次扣款（{parts}）与会话质检项 audit.reply_time / audit.missed_reply 是同一批超时或未回复事件，"
+                "已按事件计一次，未重复计入。"
+            )
         return notes
 
+    def charge_list(self) -> list[ExposureCharge]:
+        lines = [
+            ExposureCharge(rule=rule, basis=basis, title=title, events=events, yuan=round(yuan, 2),
+                           points=points, penalty=text)
+            for (rule, basis), (title, events, yuan, points, text) in self.charges.items()
+        ]
+        lines.sort(key=lambda c: (-c.yuan, -c.points, c.rule, c.basis))
+        return lines
+
     def exposure(self) -> Exposure:
-        values = dict(
+        return Exposure(
             shop=self.shop,
             platform=self.platform,
             fine_yuan=round(self.fine_yuan, 2),
             buyer_compensation_yuan=round(self.buyer_compensation_yuan, 2),
             deposit_at_risk_yuan=self.deposit_at_risk_yuan,
             points=self.points,
+            shop_policy_yuan=round(self.shop_policy_yuan, 2),
             by_rule={k: round(v, 2) for k, v in sorted(self.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))},
+            charges=self.charge_list(),
             notes=self.notes(),
         )
-        if "shop_policy_yuan" in Exposure.model_fields:
-            values["shop_policy_yuan"] = round(self.shop_policy_yuan, 2)
-        return Exposure(**values)
 
 
 @dataclass

@@ -13,10 +13,12 @@ Adding a check: an entry in rules/data/audit_checks.yaml (id, title, seed quote,
 suggestion), its thresholds in `AuditConfig`, and one function here. `tests/conversation/
 test_units.py` keeps the YAML ids and this registry in step.
 
-Scope: a unit whose turn the platform's metrics exclude (`ConversationContext.excluded()`: a
-reported buyer, a bot-only turn, a turn outside the assessment window) yields its hit with `skip`
-set to the reason; the runner records it on the result (`ConversationResult.skipped`), not as a
-finding. `audit.reply_time` and `audit.missed_reply` do this.
+Scope: `audit.reply_time` and `audit.missed_reply` judge the turns exactly as the platform's reply
+metrics cut and time them (`ConversationContext.reply_turns`: same bot and auto-reply handling,
+same session gaps). A turn the metrics exclude (`ConversationContext.scope_of`: a reported buyer,
+a bot-closed turn, a turn outside every metric's window) yields its hit with `skip` set to the
+reason and `index` at the turn's first buyer message; the runner records it on the result
+(`ConversationResult.skipped`), not as a finding.
 
 Report order: findings keep the order the audit always reported them in. A hit's `order` key
 sorts it: `(AT_MESSAGE, i, n)` with the message findings of message i, `(AT_TURN, turn, n)` with
@@ -130,30 +132,69 @@ def acknowledgement(ctx: ConversationContext, turn: Turn) -> bool:
 # ---------------------------------------------------------------------------------------- per turn
 @check("audit.reply_time", fields=("reply_limit_seconds", "slow_reply_flag_seconds", "assessment_hours"))
 def reply_time(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
-    """A turn started in the assessment hours whose manual reply came later than the platform's limit.
+    """A turn answered later than the platform's limit, cut and timed as the platform's metrics do
+    (`ConversationContext.reply_turns`). A turn the metrics exclude is recorded with the reason.
 
-    A turn the platform's metrics exclude (reported buyer, bot-only turn, outside their window) is skipped."""
+    One event, one finding: a turn never answered is `audit.missed_reply`'s, never this check's."""
     hits: list[Hit] = []
     limit = config.slow_reply_seconds(ctx.platform)
-    for t in ctx.turns:
-        if t.wait is not None and t.wait > limit and ctx.in_assessment_hours(t):
-            detail = f"买家等待{minutes(t.wait)}才获人工回复（标准{minutes(limit)}）"
-            hits.append(Hit(t.reply, detail, order=(AT_TURN, t.number, 0), skip=ctx.excluded().get(t.number)))
+    times = ctx.times
+    for t in ctx.reply_turns():
+        if t.outcome == "answered":
+            wait, at = t.response_seconds, t.reply_message
+        elif t.outcome == "bot":  # the metrics drop it; was the person who came after the bot late?
+            reply = ctx.turns[ctx.turn_number(t.first_message)].reply
+            if reply is None or reply < t.first_message:
+                continue  # never answered by a person: missed_reply records the skip
+            wait, at = times[reply] - t.start.timestamp(), reply
+        else:
+            continue
+        if wait is None or wait <= limit or not ctx.in_assessment_hours(t.start):
+            continue
+        detail = f"买家等待{minutes(wait)}才获回复（标准{minutes(limit)}）"
+        if t.first_message != ctx.turns[ctx.turn_number(t.first_message)].first:
+            detail += "；机器人接待后买家再次询问，从该消息起计时"
+        number = ctx.turn_number(t.first_message)
+        skip = ctx.scope_of(t)
+        hits.append(Hit(t.first_message if skip else at, detail, order=(AT_TURN, number, 0), skip=skip))
     return hits
 
 
 @check("audit.missed_reply", fields=("acknowledgement_words", "acknowledgement_max_chars"))
 def missed_reply(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
-    """漏回复: a turn no person ever answered (a turn of only 好的/谢谢 needs no answer)."""
+    """漏回复: a turn nobody answered the way the platform's metrics count replies (a bot reply does
+    not answer unless the profile says `bot_reply: valid`); a turn of only 好的/谢谢 needs no answer."""
     hits: list[Hit] = []
-    for t in ctx.turns:
-        if t.reply is None and not acknowledgement(ctx, t):
-            text = clip(ctx.messages[t.first].text)
-            hits.append(Hit(
-                t.first, f"买家消息“{text}”始终没有人工回复", order=(AT_TURN, t.number, 0),
-                skip=ctx.excluded().get(t.number),
-            ))
+    msgs = ctx.messages
+    for t in ctx.reply_turns():
+        if t.outcome == "answered":
+            continue
+        if t.outcome == "bot":
+            reply = ctx.turns[ctx.turn_number(t.first_message)].reply
+            if reply is not None and reply > t.first_message:
+                continue  # a person answered after the bot: reply_time's to judge
+        if _acknowledges(ctx, t.first_message, t.buyer_messages):
+            continue
+        hits.append(Hit(
+            t.first_message, f"买家消息“{clip(msgs[t.first_message].text)}”始终没有得到回复",
+            order=(AT_TURN, ctx.turn_number(t.first_message), 0), skip=ctx.scope_of(t),
+        ))
     return hits
+
+
+def _acknowledges(ctx: ConversationContext, first: int, count: int) -> bool:
+    """Are the `count` buyer messages from position `first` on only acknowledgements (好的/谢谢)?"""
+    msgs, ack, max_chars = ctx.messages, ctx.words.ack, ctx.config.acknowledgement_max_chars
+    buyer = Role.buyer
+    seen = 0
+    for j in range(first, len(msgs)):
+        if msgs[j].role == buyer:
+            if not is_ack(msgs[j].text, ack, max_chars):
+                return False
+            seen += 1
+            if seen == count:
+                break
+    return True
 
 
 @check("audit.off_topic", fields=("topics", "topic_groups"))

@@ -185,6 +185,7 @@ def totals(report: AuditReport) -> dict[str, float]:
         "metrics_failed": sum(1 for m in metrics if m.passed is False),
         "fine_yuan": sum(e.fine_yuan for e in exposures),
         "buyer_compensation_yuan": sum(e.buyer_compensation_yuan for e in exposures),
+        "shop_policy_yuan": sum(e.shop_policy_yuan for e in exposures),
         "deposit_at_risk_yuan": sum(e.deposit_at_risk_yuan for e in exposures),
         "points": sum(e.points for e in exposures),
         "buyer_abuse": sum(1 for c in report.flagged if c.buyer_abuse),

@@ -20,7 +20,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from kefuguard.conversation.model import Message, Role
-from kefuguard.conversation.results import AuditReport, ConversationFinding, ConversationResult, ShopSummary
+from kefuguard.conversation.results import (
+    BASIS_ZH,
+    AuditReport,
+    ConversationFinding,
+    ConversationResult,
+    ShopSummary,
+)
 from kefuguard.io.reports.common import (
     ABUSE_STEPS,
     SEVERITIES,
@@ -61,6 +67,7 @@ def _environment() -> Environment:
     )
     env.globals["fmt_yuan"] = fmt_yuan
     env.globals["fmt_number"] = fmt_number
+    env.globals["basis_zh"] = BASIS_ZH
     env.globals["severity_zh"] = severity_zh
     return env
 
@@ -313,7 +320,6 @@ def _shop_view(shop: ShopSummary) -> dict:
         "tone": _score_tone(shop.mean_score),
         "exposure": e,
         "money": money,
-        "by_rule": sorted((e.by_rule.items() if e else []), key=lambda kv: -kv[1]),
     }
 
 

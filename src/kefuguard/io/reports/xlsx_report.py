@@ -17,7 +17,7 @@ from typing import Any
 
 import xlsxwriter
 
-from kefuguard.conversation.results import AuditReport
+from kefuguard.conversation.results import BASIS_ZH, AuditReport
 from kefuguard.io.reports.common import (
     SEVERITIES,
     agent_label,
@@ -328,6 +328,20 @@ def _parse_time(value: str) -> dt.datetime | str:
         return value
 
 
+def _charges(book: _Book, report: AuditReport) -> None:
+    """处罚明细: each shop's exposure line by line — which rule charged, on what basis, how often."""
+    s = book.sheet("处罚明细")
+    names = ["店铺", "平台", "规则", "名称", "依据", "次数", "金额（元）", "扣分", "处罚原文"]
+    rows = [
+        [shop.shop, platform_zh(shop.platform), c.rule, c.title, BASIS_ZH.get(c.basis, c.basis), c.events,
+         c.yuan, c.points, c.penalty]
+        for shop in report.shops if shop.exposure is not None
+        for c in shop.exposure.charges
+    ]
+    s.table(names, rows, [None, None, None, None, None, None, book.yuan, None, None])
+    s.finish()
+
+
 def _metrics(book: _Book, report: AuditReport) -> None:
     s = book.sheet("指标")
     names = [
@@ -440,6 +454,7 @@ def write_xlsx(report: AuditReport, path: str | os.PathLike[str], *, mask_pii: b
         _agents(book, report)
         _findings(book, report)
         _metrics(book, report)
+        _charges(book, report)
         _rejects(book, report, mask_pii)
     finally:
         book.wb.close()
