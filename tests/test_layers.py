@@ -20,12 +20,17 @@ ENGINE = (
     "kefuguard.rewrite", "kefuguard.segmentation", "kefuguard.regex_prefilter", "kefuguard.masking",
     "kefuguard.shop", "kefuguard.cache",
 )
-ABOVE_ENGINE = ("kefuguard.io", "kefuguard.conversation", "kefuguard.audit", "kefuguard.cli", "kefuguard.cli_calc")
-ABOVE_CONVERSATION = (
-    "kefuguard.io", "kefuguard.audit", "kefuguard.cli", "kefuguard.cli_calc", "kefuguard.api", "kefuguard.web",
-    "kefuguard.store",
-)
-CONTRACTS = [(ENGINE, ABOVE_ENGINE), (("kefuguard.conversation",), ABOVE_CONVERSATION)]
+SERVICE = ("kefuguard.storage", "kefuguard.server", "kefuguard.alerts", "kefuguard.cli_server")
+ABOVE_ENGINE = ("kefuguard.io", "kefuguard.conversation", "kefuguard.audit", "kefuguard.cli", "kefuguard.cli_calc",
+                *SERVICE)
+ABOVE_CONVERSATION = ("kefuguard.io", "kefuguard.audit", "kefuguard.cli", "kefuguard.cli_calc", *SERVICE)
+ABOVE_STORAGE = ("kefuguard.server", "kefuguard.cli", "kefuguard.cli_calc", "kefuguard.cli_server")
+CONTRACTS = [
+    (ENGINE, ABOVE_ENGINE),
+    (("kefuguard.conversation",), ABOVE_CONVERSATION),
+    (("kefuguard.storage", "kefuguard.alerts"), ABOVE_STORAGE),
+    (("kefuguard.alerts",), ("kefuguard.storage",)),
+]
 
 
 def _within(name: str, packages: tuple[str, ...]) -> bool:
@@ -91,6 +96,10 @@ def test_every_engine_module_is_walked() -> None:
         ("checker.py", "from kefuguard.conversation.model import Message"),
         ("rules/loader.py", "import kefuguard.cli"),
         ("detectors/numbers.py", "from ..io import columns"),
+        ("checker.py", "import kefuguard.storage"),
+        ("conversation/context.py", "from kefuguard.server import app"),
+        ("storage/db.py", "from kefuguard.server.app import create_app"),
+        ("alerts/dispatcher.py", "from kefuguard.storage import Database"),
     ],
 )
 def test_a_forbidden_import_is_caught(relpath: str, line: str) -> None:
