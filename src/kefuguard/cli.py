@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kefuguard.cli_calc import calc_app
+from kefuguard.cli_server import add_server_commands
 from kefuguard.findings import CheckResult
 from kefuguard.rules.loader import RulePackError, check_platform, load_packs
 from kefuguard.rules.model import CATEGORY_ZH, PLATFORM_NAMES_ZH, PLATFORMS, SEVERITY_ZH
@@ -540,6 +541,7 @@ def demo(
 
 
 app.add_typer(calc_app, name="calc")  # compensation calculators live in their own module
+add_server_commands(app)  # serve, keys, db: cli_server.py (imports the server only when run)
 
 
 def main() -> None:  # pragma: no cover
