@@ -41,6 +41,11 @@ def test_webhook_crud_and_deliveries(database, tmp_path):
         assert dispatchers[0].stats()["submitted"] == 1 and posted == []
         assert_error(c.post("/v1/webhooks", headers=h, json={"kind": "wecom", "url": "ftp://x"}), 422)
         assert_error(c.post("/v1/webhooks", headers=h, json={"kind": "slack", "url": URL}), 422)
+        # no posting to internal addresses: only the robots' own hosts unless the server widens the list
+        for inside in ("http://127.0.0.1:8080/x", "http://169.254.169.254/latest/meta-data", "https://qyapi.weixin.qq.com.evil.cn/x"):
+            bad = c.post("/v1/webhooks", headers=h, json={"kind": "wecom", "url": inside})
+            assert_error(bad, 422)
+            assert bad.json()["error"]["field"] == "url" and "KEFUGUARD_WEBHOOK_HOSTS" in bad.json()["error"]["message_en"]
         hook = c.post("/v1/webhooks", headers=h, json={"kind": "wecom", "url": URL, "name": "质检群"})
         assert hook.status_code == 201
         hook = hook.json()
@@ -67,3 +72,16 @@ def test_webhook_crud_and_deliveries(database, tmp_path):
         assert off.status_code == 200 and off.json()["enabled"] is False
         assert c.delete(f"/v1/webhooks/{hook['id']}", headers=h).status_code == 204
         assert_error(c.get(f"/v1/webhooks/{hook['id']}", headers=h), 404)
+
+
+def test_webhook_hosts_come_from_the_environment(monkeypatch):
+    from kefuguard.server.config import ROBOT_HOSTS, ServerConfig
+
+    assert ServerConfig.from_env().webhook_hosts == ROBOT_HOSTS
+    assert ServerConfig().webhook_host_allowed("oapi.dingtalk.com") and not ServerConfig().webhook_host_allowed("10.0.0.5")
+    monkeypatch.setenv("KEFUGUARD_WEBHOOK_HOSTS", "relay.example.cn, 10.0.0.5")
+    config = ServerConfig.from_env()
+    assert config.webhook_hosts == ("relay.example.cn", "10.0.0.5") and config.webhook_host_allowed("10.0.0.5")
+    assert not config.webhook_host_allowed("qyapi.weixin.qq.com")
+    monkeypatch.setenv("KEFUGUARD_WEBHOOK_HOSTS", "*")
+    assert ServerConfig.from_env().webhook_host_allowed("anything.internal")

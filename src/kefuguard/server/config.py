@@ -16,6 +16,8 @@ Environment variables (all optional):
     KEFUGUARD_AUDIT_WORKERS       processes inside one audit (default 1)
     KEFUGUARD_AUDIT_JOBS          audits running at once (default 1)
     KEFUGUARD_DATA_DIR            where audit uploads and reports are kept (default: the user data dir)
+    KEFUGUARD_WEBHOOK_HOSTS       comma-separated hosts alert webhooks may point at (default: the robots'
+                                  own hosts, see ROBOT_HOSTS; `*` allows any host, e.g. a relay)
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ def default_data_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("kefuguard", appauthor=False)) / "server"
+
+
+#: where 企业微信, 钉钉 and 飞书/Lark group robots live: by default a webhook may point nowhere else, so
+#: a tenant cannot make the server post to internal addresses (server-side request forgery)
+ROBOT_HOSTS = ("qyapi.weixin.qq.com", "oapi.dingtalk.com", "open.feishu.cn", "open.larksuite.com")
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,10 @@ class ServerConfig:
     data_dir: Path | None = None
     migrate: bool = True  # bring the database schema to head at start
     page_limit_max: int = 500
+    webhook_hosts: tuple[str, ...] = ROBOT_HOSTS  # ("*",): any host
+
+    def webhook_host_allowed(self, host: str | None) -> bool:
+        return "*" in self.webhook_hosts or (host or "").lower().rstrip(".") in self.webhook_hosts
 
     @property
     def burst(self) -> float:
@@ -90,6 +101,8 @@ class ServerConfig:
                     values[name] = kind(raw)
                 except ValueError:
                     raise ValueError(f"{env}={raw!r}: 须为数字 / must be a number") from None
+        if (hosts := _env("KEFUGUARD_WEBHOOK_HOSTS")) is not None:
+            values["webhook_hosts"] = tuple(h.strip().lower() for h in hosts.split(",") if h.strip())
         if (data := _env("KEFUGUARD_DATA_DIR")) is not None:
             values["data_dir"] = Path(data)
         known = {f.name for f in fields(cls)}

@@ -54,7 +54,9 @@ def revoke_key(who: Admin, request: Request, key_id: KeyId) -> Response:
 
 
 # ---------------------------------------------------------------------------- webhooks
-def _check_url(kind: str, url: str, secret: str | None) -> None:
+def _check_url(request: Request, kind: str, url: str, secret: str | None) -> None:
+    from urllib.parse import urlsplit
+
     from kefuguard.alerts.model import Webhook
 
     try:
@@ -62,6 +64,13 @@ def _check_url(kind: str, url: str, secret: str | None) -> None:
     except ValueError:
         raise invalid("url", "url 须为完整的 http(s) 地址（机器人的 Webhook 地址）",
                       "url must be an absolute http(s) URL (the robot's webhook address)") from None
+    config = _ctx(request).config
+    host = urlsplit(url).hostname
+    if not config.webhook_host_allowed(host):
+        allowed = ", ".join(config.webhook_hosts)
+        raise invalid("url", f"url 的主机 {host} 不在允许的机器人地址内（{allowed}；服务器可用 KEFUGUARD_WEBHOOK_HOSTS 放开）",
+                      f"url host {host} is not an allowed robot host ({allowed}; the server's KEFUGUARD_WEBHOOK_HOSTS "
+                      "widens it)")
 
 
 @router.get("/v1/webhooks", summary="告警机器人 Alert webhooks")
@@ -76,7 +85,7 @@ def create_webhook(who: Admin, request: Request, body: WebhookIn) -> dict:
     """A group robot of 企业微信 (wecom), 钉钉 (dingtalk) or 飞书 (feishu): its full webhook URL and,
     for 钉钉/飞书 signed robots, the secret. Critical findings and metrics below their platform
     threshold are posted to every enabled robot of the tenant."""
-    _check_url(body.kind, body.url, body.secret)
+    _check_url(request, body.kind, body.url, body.secret)
     return _ctx(request).store.create_webhook(who.tenant_id, body.model_dump())
 
 
@@ -94,7 +103,7 @@ def update_webhook(who: Admin, request: Request, webhook_id: WebhookId, body: We
         if changes.get("url") is None:
             changes.pop("url", None)
         else:
-            _check_url(current["kind"], changes["url"], None)
+            _check_url(request, current["kind"], changes["url"], None)
     if "enabled" in changes and changes["enabled"] is None:
         changes.pop("enabled")
     return ctx.store.update_webhook(who.tenant_id, webhook_id, changes)
