@@ -113,3 +113,33 @@ def test_concurrent_writers_wait_instead_of_failing(database: Database) -> None:
     assert errors == []
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(Tenant)) == 40
+
+
+def test_migration_0002_keeps_the_dispatchers_outcomes(db_url: str) -> None:
+    """0001 stored deduplicated/rate-limited deliveries as failed with the outcome in last_error;
+    0002 widens the status CHECK and moves those rows to their real status, and back on downgrade."""
+    from sqlalchemy import text
+
+    from kefuguard.storage.models import AlertDelivery, AlertWebhook
+
+    with Database(db_url) as db:
+        db.upgrade("0001")
+        with db.session() as s:
+            tenant = create_tenant(s, "告警租户")
+            s.flush()
+            hook = AlertWebhook(tenant_id=tenant.id, kind="wecom", url="https://qyapi.weixin.qq.com/x", enabled=True)
+            s.add(hook)
+            s.flush()
+            now = dt.datetime.now(dt.UTC)
+            for key, error in (("e1", "deduplicated"), ("e2", "rate_limited: 20/min"), ("e3", "HTTP 500")):
+                s.execute(text(
+                    "INSERT INTO alert_deliveries (tenant_id, webhook_id, event_key, status, attempts, last_error, "
+                    "payload, created_at) VALUES (:t, :w, :k, 'failed', 1, :e, '{}', :c)"
+                ), {"t": tenant.id, "w": hook.id, "k": key, "e": error, "c": now})
+        db.upgrade()
+        with db.session() as s:
+            got = dict(s.execute(select(AlertDelivery.event_key, AlertDelivery.status)).all())
+        assert got == {"e1": "deduplicated", "e2": "rate_limited", "e3": "failed"}
+        db.downgrade("0001")
+        with db.session() as s:
+            assert set(s.scalars(select(AlertDelivery.status))) == {"failed"}

@@ -2,10 +2,8 @@
 
 `StoreWebhooks.webhooks_for(tenant)` (kefuguard.alerts.WebhookDirectory) reads a tenant's
 enabled robots (remembered for a few seconds; the webhook endpoints forget them on a change).
-`StoreDeliveryLog.record(delivery)` (kefuguard.alerts.DeliveryLog) stores each delivery. The
-alerts package knows four outcomes (sent, failed, deduplicated, rate_limited), the table's CHECK
-four states (pending, sending, sent, failed): deduplicated and rate-limited deliveries are stored
-as failed with the outcome in `last_error` and `payload.status`, and the API reports the outcome.
+`StoreDeliveryLog.record(delivery)` (kefuguard.alerts.DeliveryLog) stores each delivery with the
+dispatcher's outcome (sent, failed, deduplicated, rate_limited) as its status.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from sqlalchemy import select
 
 from kefuguard.alerts.model import Delivery, Webhook
 from kefuguard.storage.db import Database
-from kefuguard.storage.models import AlertDelivery, AlertWebhook
+from kefuguard.storage.models import DELIVERY_STATUSES, AlertDelivery, AlertWebhook
 
 log = logging.getLogger("kefuguard.server")
 
@@ -69,9 +67,6 @@ class StoreWebhooks:
             self._cache.pop(tenant, None)
 
 
-_STORED_STATUS = {"sent": "sent", "failed": "failed", "deduplicated": "failed", "rate_limited": "failed"}
-
-
 class StoreDeliveryLog:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -79,8 +74,6 @@ class StoreDeliveryLog:
     def record(self, delivery: Delivery) -> None:
         outcome = str(delivery.status)
         error = delivery.last_error
-        if outcome in ("deduplicated", "rate_limited"):
-            error = outcome if not error else f"{outcome}: {error}"
         payload: dict[str, Any] = {
             "status": outcome, "robot": str(delivery.robot), "url": delivery.url, "event_id": delivery.event_id,
             "event_kind": str(delivery.event_kind), "dedupe_key": delivery.dedupe_key, "subject": delivery.subject,
@@ -90,7 +83,7 @@ class StoreDeliveryLog:
         with self.db.session(immediate=True) as s:
             s.add(AlertDelivery(
                 tenant_id=int(delivery.tenant), webhook_id=int(delivery.webhook_id),
-                event_key=delivery.event_id[:200], status=_STORED_STATUS.get(outcome, "failed"),
+                event_key=delivery.event_id[:200], status=outcome if outcome in DELIVERY_STATUSES else "failed",
                 attempts=delivery.attempts, last_error=error, payload=payload, created_at=delivery.created_at,
                 sent_at=delivery.finished_at if outcome == "sent" else None,
             ))

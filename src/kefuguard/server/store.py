@@ -567,14 +567,8 @@ class Store:
             if webhook_id is not None:
                 self._webhook(s, tenant_id, webhook_id)
                 query = query.where(AlertDelivery.webhook_id == webhook_id)
-            if status in ("sent", "pending", "sending"):
+            if status is not None:
                 query = query.where(AlertDelivery.status == status)
-            elif status == "failed":
-                query = query.where(AlertDelivery.status == "failed", or_(
-                    AlertDelivery.last_error.is_(None),
-                    and_(AlertDelivery.last_error.not_like("deduplicated%"), AlertDelivery.last_error.not_like("rate_limited%"))))
-            elif status in ("deduplicated", "rate_limited"):
-                query = query.where(AlertDelivery.status == "failed", AlertDelivery.last_error.like(f"{status}%"))
             total = _count(s, query)
             rows = s.scalars(query.order_by(AlertDelivery.id.desc()).limit(limit).offset(offset))
             return [_delivery_json(d) for d in rows], total
@@ -643,7 +637,7 @@ def _webhook_json(w: AlertWebhook) -> dict:
 def _delivery_json(d: AlertDelivery) -> dict:
     payload = d.payload or {}
     return {"id": d.id, "webhook_id": d.webhook_id, "event_id": d.event_key,
-            "status": payload.get("status", d.status), "attempts": d.attempts, "last_error": d.last_error,
+            "status": d.status, "attempts": d.attempts, "last_error": d.last_error,
             "event_kind": payload.get("event_kind"), "subject": payload.get("subject"), "shop": payload.get("shop"),
             "http_status": payload.get("http_status"), "url": payload.get("url"),
             "created_at": iso(d.created_at), "sent_at": iso(d.sent_at)}

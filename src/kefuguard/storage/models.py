@@ -46,7 +46,7 @@ SEVERITIES = ("critical", "major", "minor", "info")
 RUN_STATUSES = ("queued", "running", "done", "failed")
 IMPORT_STATUSES = ("running", "done", "failed")
 WEBHOOK_KINDS = ("wecom", "dingtalk", "feishu")
-DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "deduplicated", "rate_limited")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
