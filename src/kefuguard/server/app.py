@@ -74,6 +74,7 @@ class Context:
         self._own_db = own_db
         self._alert_pool: ThreadPoolExecutor | None = None
         self.warmed = False  # the platform checkers asked for at start are built
+        self._rule_info: dict[str, dict[str, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ checkers
     def platform_checker(self, platform: str) -> Checker:
@@ -82,6 +83,18 @@ class Context:
         if checker is None:
             checker = self.checkers[platform] = get_checker(platform)
         return checker
+
+    def rules_for(self, platform: str, rule_ids: Sequence[str] | set[str] | None = None) -> dict[str, dict[str, Any]]:
+        """The rules (message rules and conversation checks) of a platform as they apply there, with
+        their seed sources, by id; only `rule_ids` when given (a shop's own words have none)."""
+        info = self._rule_info.get(platform)
+        if info is None:
+            from kefuguard.server.dashboard import rule_info
+
+            info = self._rule_info[platform] = rule_info(self.platform_checker(platform), platform)
+        if rule_ids is None:
+            return dict(info)
+        return {rid: info[rid] for rid in rule_ids if rid in info}
 
     def warm(self, platforms: Sequence[str]) -> None:
         """Build the platforms' checkers, then move them (and everything else alive at start) out
@@ -246,15 +259,19 @@ def create_app(
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "If-Match"],
                            expose_headers=["Retry-After", "ETag"])
 
-    from kefuguard.server.routes import admin, audits, check, data, health, shops
+    from kefuguard.server.routes import admin, audits, check, dashboard, data, health, shops
 
     errors = {status: {"model": ErrorBody, "description": text} for status, text in (
         (401, "missing or bad API key"), (403, "the key's role may not do this"), (404, "not found (or another tenant's)"),
         (413, "body or batch too large"), (422, "invalid request"), (429, "rate limited (see Retry-After)"),
     )}
     app.include_router(health.router)
-    for module in (check, shops, audits, data, admin):
+    for module in (check, shops, audits, data, admin, dashboard):
         app.include_router(module.router, responses=errors)  # type: ignore[arg-type]
+    if config.dashboard:
+        from kefuguard.web import install as install_dashboard
+
+        install_dashboard(app)  # the web dashboard at / (static pages on this API), kept out of the schema
     _document_security(app)
     return app
 

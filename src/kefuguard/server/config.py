@@ -62,6 +62,7 @@ class ServerConfig:
     data_dir: Path | None = None
     migrate: bool = True  # bring the database schema to head at start
     page_limit_max: int = 500
+    dashboard: bool = True  # serve the web dashboard (kefuguard.web) at /
     webhook_hosts: tuple[str, ...] = ROBOT_HOSTS  # ("*",): any host
 
     def webhook_host_allowed(self, host: str | None) -> bool:

@@ -8,6 +8,7 @@ read queries the API's lists need (filters, pagination, totals) are written here
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ from kefuguard.storage.models import (
 )
 
 # ---------------------------------------------------------------------------- helpers
+_SEVERITIES = ("critical", "major", "minor", "info")
 
 
 def iso(value: dt.datetime | dt.date | None) -> str | None:
@@ -349,8 +351,24 @@ class Store:
         """Ids of the conversations an agent took part in."""
         return select(Message.conversation_id).where(Message.tenant_id == tenant_id, Message.agent_id == agent_id)
 
+    @staticmethod
+    def _current_findings(tenant_id: int, conversation_ids: Sequence[int] | None = None) -> Select:
+        """Findings of each conversation's newest audit run (a conversation audited again is counted
+        once, by its latest run): a select of Finding rows, to filter or aggregate further."""
+        latest = select(Finding.conversation_id.label("cid"), func.max(Finding.run_id).label("rid")).where(
+            Finding.tenant_id == tenant_id)
+        if conversation_ids is not None:
+            latest = latest.where(Finding.conversation_id.in_(conversation_ids))
+        newest = latest.group_by(Finding.conversation_id).subquery()
+        return select(Finding).join(newest, and_(newest.c.cid == Finding.conversation_id,
+                                                 newest.c.rid == Finding.run_id)).where(Finding.tenant_id == tenant_id)
+
     def list_conversations(self, tenant_id: int, f: ListFilter, platform: str | None, limit: int,
-                           offset: int) -> tuple[list[dict], int]:
+                           offset: int, *, category: str | None = None, severity: str | None = None,
+                           flagged: bool | None = None) -> tuple[list[dict], int]:
+        """Newest first; each with `findings` (count) and `worst` (severity) of its newest audit run.
+        category/severity: conversations with such a finding in that run; flagged: with (True) or
+        without (False) any finding."""
         with self.db.session() as s:
             query = (select(Conversation, Shop.name, Shop.platform)
                      .join(Shop, and_(Shop.tenant_id == Conversation.tenant_id, Shop.id == Conversation.shop_id))
@@ -366,10 +384,33 @@ class Store:
                 query = query.where(Conversation.started_at >= start)
             if end is not None:
                 query = query.where(Conversation.started_at < end)
+            if category or severity or flagged:
+                current = self._current_findings(tenant_id).with_only_columns(Finding.conversation_id)
+                if category:
+                    current = current.where(Finding.category == category)
+                if severity:
+                    current = current.where(Finding.severity == severity)
+                query = query.where(Conversation.id.in_(current))
+            elif flagged is False:
+                query = query.where(Conversation.id.not_in(
+                    select(Finding.conversation_id).where(Finding.tenant_id == tenant_id)))
             total = _count(s, query)
             rows = s.execute(query.order_by(Conversation.started_at.desc(), Conversation.id.desc())
                              .limit(limit).offset(offset)).all()
-            return [_conversation_json(c, shop, plat) for c, shop, plat in rows], total
+            items = [_conversation_json(c, shop, plat) for c, shop, plat in rows]
+            ids = [item["id"] for item in items]
+            counts: dict[int, Counter[str]] = {}
+            if ids:
+                current = self._current_findings(tenant_id, ids).with_only_columns(
+                    Finding.conversation_id, Finding.severity, func.count()).group_by(
+                    Finding.conversation_id, Finding.severity)
+                for cid, sev, n in s.execute(current):
+                    counts.setdefault(cid, Counter())[sev] += n
+            for item in items:
+                found = counts.get(item["id"], Counter())
+                item["findings"] = sum(found.values())
+                item["worst"] = next((sev for sev in _SEVERITIES if found.get(sev)), None)
+            return items, total
 
     def get_conversation(self, tenant_id: int, conversation_id: int, agent_id: int | None,
                          message_limit: int = 2000) -> dict:

@@ -114,7 +114,8 @@ async def rules(
     platform: Annotated[str, Query(description="douyin, pinduoduo, tmall, taobao, jd or kuaishou",
                                    json_schema_extra={"enum": list(PLATFORMS)})],
 ) -> dict:
-    """Every rule that applies on the platform, with that platform's severity, penalty and source."""
+    """Every rule that applies on the platform, with that platform's severity, penalty and source; and
+    in `audit_checks` the conversation checks of an audit (reply times, greetings …) as they apply there."""
     from kefuguard.rules.model import platform_code
 
     ctx: Context = request.app.state.kefuguard
@@ -140,5 +141,7 @@ async def rules(
             "pack": cr.pack_label,
             "examples": rule.examples.model_dump(mode="json"),
         })
+    # the conversation-level checks of an audit (audit.*), as they apply on the platform
+    audit_checks = [info for info in ctx.rules_for(name).values() if info["kind"] == "conversation"]
     return {"platform": name, "packs": sorted({cr.pack_label for cr in checker.rules}), "total": len(items),
-            "items": items}
+            "items": items, "audit_checks": audit_checks}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
-from kefuguard.server.deps import Caller, Pages, Supervisor, page
+from kefuguard.server.deps import Caller, Pages, Supervisor, page, platform_param
 from kefuguard.server.errors import invalid
 from kefuguard.server.schemas import MAX_BIG_ID, MAX_ID, Page
 from kefuguard.server.security import Principal
@@ -48,18 +48,31 @@ def _filter(who: Principal, shop_id: int | None, agent_id: int | None, day_from:
 @router.get("/v1/conversations", response_model=Page, summary="会话列表 Conversations")
 def list_conversations(who: Caller, request: Request, paging: Pages, shop_id: ShopQ = None, agent_id: AgentQ = None,
                        day_from: DayFrom = None, day_to: DayTo = None,
-                       platform: Annotated[str | None, Query(max_length=20)] = None) -> dict:
-    """Newest first (by start). Agents: their own conversations only."""
+                       platform: Annotated[str | None, Query(max_length=20)] = None,
+                       category: Annotated[str | None, Query(max_length=50, description="with a finding of this "
+                                                             "category (in its newest audit)")] = None,
+                       severity: Annotated[Severity | None, Query(description="with a finding of this severity")] = None,
+                       flagged: Annotated[bool | None, Query(description="true: with findings; false: without")] = None,
+                       ) -> dict:
+    """Newest first (by start), each with `findings` and `worst` (severity) of its newest audit.
+    Agents: their own conversations only."""
     f = _filter(who, shop_id, agent_id, day_from, day_to)
-    items, total = _ctx(request).store.list_conversations(who.tenant_id, f, platform, paging.limit, paging.offset)
+    items, total = _ctx(request).store.list_conversations(who.tenant_id, f, platform_param(platform), paging.limit,
+                                                          paging.offset, category=category, severity=severity,
+                                                          flagged=flagged)
     return page(items, total, paging)
 
 
 @router.get("/v1/conversations/{conversation_id}", summary="会话详情 A conversation with its messages and findings")
 def get_conversation(who: Caller, request: Request,
                      conversation_id: Annotated[int, Path(ge=1, le=MAX_BIG_ID)]) -> dict:
+    """Messages, findings (every audit's, newest first) and `rules`: each finding's rule as it applies
+    on the conversation's platform — title, penalty, seed source (file and quote), suggestion."""
+    ctx = _ctx(request)
     agent = who.agent_id if who.role == "agent" else None
-    return _ctx(request).store.get_conversation(who.tenant_id, conversation_id, agent)
+    out = ctx.store.get_conversation(who.tenant_id, conversation_id, agent)
+    out["rules"] = ctx.rules_for(out["platform"], {f["rule_id"] for f in out["findings"]})
+    return out
 
 
 @router.get("/v1/findings", response_model=Page, summary="违规列表 Findings")
