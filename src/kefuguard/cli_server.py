@@ -55,7 +55,7 @@ def serve(
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="逐条请求日志")] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="日志级别 debug|info|warning|error")] = "info",
 ) -> None:
-    """启动 HTTP API 服务（一个进程；启动时自动迁移数据库）。文档: http://HOST:PORT/docs"""
+    """启动 HTTP API 服务与质检看板（一个进程；启动时自动迁移数据库）。看板: http://HOST:PORT/ ，文档: /docs"""
     import logging
 
     import uvicorn
@@ -72,7 +72,7 @@ def serve(
     except Exception as exc:
         raise _fail(f"无法启动: {type(exc).__name__}: {_short(exc)} / cannot start") from exc
     db = app.state.kefuguard.store.db
-    typer.echo(f"kefuguard API: http://{host}:{port}  (docs: /docs, database: {db.dialect})", err=True)
+    typer.echo(f"kefuguard 看板 dashboard: http://{host}:{port}/  (API docs: /docs, database: {db.dialect})", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=access_log, workers=1)
 
 
