@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from kefuguard.cli_assist import add_assist_commands, add_tone
 from kefuguard.cli_calc import calc_app
 from kefuguard.cli_server import add_server_commands
 from kefuguard.findings import CheckResult
@@ -176,6 +177,9 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON（多条消息时每行一个 JSON）")] = False,
     rules_dir: RulesDirOpt = None,
     shop_settings: ShopSettingsOpt = None,
+    semantic: Annotated[
+        bool, typer.Option("--semantic", help="同时用语义模型检查语气（高冷、质问、推诿…；需安装 kefuguard[semantic]）")
+    ] = False,
 ) -> None:
     """检查消息是否违反平台规则（导流、辱骂、极限词、违背承诺…）。发现违规时退出码为 1。"""
     if shop_settings is None:
@@ -183,6 +187,8 @@ def check(
     messages = _read_messages(text, file)
     platform, checker = _load_shop(shop_settings, platform, rules_dir)
     results = [checker.check(m) for m in messages]
+    if semantic:
+        results = add_tone(results)
     if as_json:
         for r in results:
             sys.stdout.write(r.to_json() + "\n")
@@ -542,6 +548,7 @@ def demo(
 
 app.add_typer(calc_app, name="calc")  # compensation calculators live in their own module
 add_server_commands(app)  # serve, keys, db: cli_server.py (imports the server only when run)
+add_assist_commands(app)  # scripts search, quiz: cli_assist.py (imports the models only when run)
 
 
 def main() -> None:  # pragma: no cover

@@ -27,6 +27,7 @@ EXPECTED_IDS = {
     "audit.reply_time", "audit.missed_reply", "audit.answer_ratio", "audit.quick_replies", "audit.follow_up",
     "audit.greeting", "audit.closing", "audit.curt_reply", "audit.order_confirm", "audit.refund_handling",
     "audit.night_contact", "audit.repeated_message", "audit.off_topic", "audit.buyer_abuse",
+    "audit.tone", "audit.off_topic_semantic",  # semantic checks: off unless AuditConfig.semantic_checks
 }
 
 GREET = "亲，您好，欢迎光临，很高兴为您服务~"

@@ -153,6 +153,21 @@ class AuditConfig(BaseModel):
     )
     buyer_abuse_words: tuple[str, ...] | None = Field(default=None, description="None = audit_checks.yaml")
 
+    # --- semantic checks (audit.tone, audit.off_topic_semantic): off unless switched on; need kefuguard[semantic]
+    semantic_checks: bool = Field(
+        default=False,
+        description="run the sentence-embedding checks audit.tone and audit.off_topic_semantic (needs the semantic "
+        "extra: pip install 'kefuguard[semantic]'; about 1-2 ms per agent reply)",
+    )
+    tone_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="P(rude) at or above which audit.tone flags a reply; None = the shipped model's calibrated threshold",
+    )
+    off_topic_threshold: float | None = Field(
+        default=None, ge=-1.0, le=1.0,
+        description="relevance below which audit.off_topic_semantic flags a turn; None = the shipped calibration",
+    )
+
     # --- scoring
     severity_deductions: dict[Severity, float] = Field(
         default_factory=lambda: {Severity.critical: 20.0, Severity.major: 10.0, Severity.minor: 5.0, Severity.info: 1.0}
@@ -268,6 +283,11 @@ class AuditConfig(BaseModel):
         lo, hi = self.follow_up_window_minutes
         if not 0 <= lo <= hi:
             raise ValueError("follow_up_window_minutes must be (start, end) with 0 <= start <= end")
+        if self.semantic_checks:
+            from kefuguard.semantic.embeddings import INSTALL_HINT, available
+
+            if not available():
+                raise ValueError(f"semantic_checks needs the optional sentence encoder: {INSTALL_HINT}")
         missing = set(Severity) - set(self.severity_deductions)
         if missing:
             raise ValueError(f"severity_deductions lacks {', '.join(sorted(missing))}")

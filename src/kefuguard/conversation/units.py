@@ -201,43 +201,124 @@ def _acknowledges(ctx: ConversationContext, first: int, count: int) -> bool:
 def off_topic(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
     """答非所问, conservatively: both sides name a topic and the topics (or their groups) do not meet."""
     hits: list[Hit] = []
-    words = ctx.words
-    if words.topics is None:
+    if ctx.words.topics is None:
         return hits
-    msgs = ctx.messages
-    group = words.group_of
-    buyer, agent = Role.buyer, Role.agent
-    topics_in = words.topics_in
     for t in ctx.turns:
-        if t.reply is None:
+        mismatch = _topic_mismatch(ctx, t)
+        if mismatch is None:
             continue
-        if t.first == t.last:
-            buyer_text = msgs[t.first].text
-        else:
-            buyer_text = "".join(msgs[j].text for j in range(t.first, t.last + 1) if msgs[j].role == buyer)
-        asked = topics_in(buyer_text)
-        if not asked:
-            continue
-        answered: set[str] = set()
-        where = t.reply
-        for j in range(t.reply, len(msgs)):
-            m = msgs[j]
-            if m.role == buyer:
-                break
-            if m.role is agent and not m.auto_reply:  # a manual reply
-                topics = topics_in(m.text)
-                if topics and not answered:
-                    where = j
-                answered |= topics
-        if not answered:
-            continue
-        if {group.get(x, x) for x in asked} & {group.get(x, x) for x in answered}:
-            continue  # related topics (材质 asked, 做工 answered) are an answer
+        asked, answered, where = mismatch
         hits.append(Hit(
             where,
             f"买家问的是{'/'.join(TOPIC_ZH.get(x, x) for x in sorted(asked))}，"
             f"回复说的是{'/'.join(TOPIC_ZH.get(x, x) for x in sorted(answered))}",
             order=(AT_TURN, t.number, 1),
+        ))
+    return hits
+
+
+def _topic_mismatch(ctx: ConversationContext, t: Turn) -> tuple[set[str], set[str], int] | None:
+    """(topics asked, topics answered, first reply naming a topic) when the turn's topics do not meet, else None."""
+    words = ctx.words
+    if t.reply is None or words.topics is None:
+        return None
+    msgs = ctx.messages
+    buyer, agent = Role.buyer, Role.agent
+    if t.first == t.last:
+        buyer_text = msgs[t.first].text
+    else:
+        buyer_text = "".join(msgs[j].text for j in range(t.first, t.last + 1) if msgs[j].role == buyer)
+    asked = words.topics_in(buyer_text)
+    if not asked:
+        return None
+    answered: set[str] = set()
+    where = t.reply
+    for j in range(t.reply, len(msgs)):
+        m = msgs[j]
+        if m.role == buyer:
+            break
+        if m.role is agent and not m.auto_reply:  # a manual reply
+            topics = words.topics_in(m.text)
+            if topics and not answered:
+                where = j
+            answered |= topics
+    if not answered:
+        return None
+    group = words.group_of
+    if {group.get(x, x) for x in asked} & {group.get(x, x) for x in answered}:
+        return None  # related topics (材质 asked, 做工 answered) are an answer
+    return asked, answered, where
+
+
+@check(
+    "audit.off_topic_semantic",
+    fields=("semantic_checks", "off_topic_threshold", "acknowledgement_words", "acknowledgement_max_chars"),
+)
+def off_topic_semantic(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """答非所问 by meaning (`kefuguard.semantic.off_topic`), only with `semantic_checks` on.
+
+    A turn is flagged when none of its manual replies answers any buyer message of the turn that
+    asks something: relevance below the threshold and no topic group (the `topics` lists) named on
+    both sides. Not judged: buyer messages that only acknowledge (好的/那我拍了) or abuse (the five-step
+    reply is right there), holding templates (稍等，马上为您查询), and a turn the keyword check
+    `audit.off_topic` already flags. One encoder batch per conversation."""
+    if not config.semantic_checks or not ctx.turns:
+        return NO_HITS
+    from kefuguard.semantic.off_topic import (
+        asks_something,
+        is_template,
+        off_topic_threshold,
+        relevance_scores,
+    )
+
+    msgs = ctx.messages
+    words = ctx.words
+    buyer, agent = Role.buyer, Role.agent
+    ack, ack_max, abuse = words.ack, config.acknowledgement_max_chars, words.abuse_words
+    keyword_on = ctx.checks.get("audit.off_topic") is not None
+    plans: list[tuple[Turn, list[int], list[int]]] = []
+    pairs: list[tuple[str, str]] = []
+    for t in ctx.turns:
+        if t.reply is None:
+            continue
+        asked = [
+            j for j in range(t.first, t.last + 1)
+            if msgs[j].role == buyer and asks_something(msgs[j].text) and not is_ack(msgs[j].text, ack, ack_max)
+            and j != ctx.abuse_index and not (abuse is not None and abuse.search(msgs[j].text))
+        ]
+        if not asked:
+            continue
+        replies = []
+        for j in range(t.reply, len(msgs)):
+            m = msgs[j]
+            if m.role == buyer:
+                break
+            if m.role is agent and not m.auto_reply and m.text.strip() and not is_template(m.text):
+                replies.append(j)
+        if not replies or (keyword_on and _topic_mismatch(ctx, t) is not None):
+            continue
+        if words.topics is not None:
+            group = words.group_of
+            asked_groups = {group.get(x, x) for q in asked for x in words.topics_in(msgs[q].text)}
+            if asked_groups & {group.get(x, x) for r in replies for x in words.topics_in(msgs[r].text)}:
+                continue  # both sides name the same topic: an answer, whatever the similarity
+        plans.append((t, asked, replies))
+        pairs.extend((msgs[q].text, msgs[r].text) for q in asked for r in replies)
+    if not pairs:
+        return NO_HITS
+    threshold = config.off_topic_threshold if config.off_topic_threshold is not None else off_topic_threshold()
+    scores = iter(relevance_scores(pairs))
+    hits: list[Hit] = []
+    for t, asked, replies in plans:
+        best = max(next(scores) for _ in range(len(asked) * len(replies)))
+        if best >= threshold:
+            continue
+        question = "／".join(clip(msgs[q].text, 40) for q in asked)
+        answer = "／".join(clip(msgs[r].text, 40) for r in replies)
+        hits.append(Hit(
+            replies[0],
+            f"买家问：“{question}”｜客服答：“{answer}”（语义相关度{best:.2f}，低于{threshold:.2f}）",
+            order=(AT_TURN, t.number, 2),
         ))
     return hits
 
@@ -457,6 +538,33 @@ def follow_up(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
     else:
         detail = f"买家无回应，客服未在{lo:g}-{hi:g}分钟内再次询问"
     hits.append(Hit(after[-1], detail))
+    return hits
+
+
+@check("audit.tone", fields=("semantic_checks", "tone_threshold", "curt_min_chars"))
+def tone(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """Rude or unfriendly tone without a listed word (`kefuguard.semantic.tone`), only with `semantic_checks` on.
+
+    Judges the manual replies no message rule already flagged (the rule's finding is the more specific
+    one); replies shorter than `curt_min_chars` are `audit.curt_reply`'s. One encoder batch per conversation."""
+    if not config.semantic_checks or not ctx.manual:
+        return NO_HITS
+    from kefuguard.semantic.tone import TONE_SUGGESTION, TONE_ZH, check_tones
+
+    msgs = ctx.messages
+    ruled = {f.message_index for f in ctx.message_findings}
+    todo = [i for i in ctx.manual if i not in ruled and len(bare(msgs[i].text)) >= config.curt_min_chars]
+    if not todo:
+        return NO_HITS
+    hits: list[Hit] = []
+    for i, result in zip(todo, check_tones([msgs[i].text for i in todo], threshold=config.tone_threshold), strict=True):
+        if result.rude and result.category is not None:
+            hits.append(Hit(
+                i,
+                f"语气疑似{TONE_ZH[result.category]}（语义模型，概率{result.probability:.0%}）：“{clip(msgs[i].text, 40)}”",
+                suggestion=TONE_SUGGESTION[result.category],
+                order=(AT_MESSAGE, i, 4),
+            ))
     return hits
 
 
