@@ -301,7 +301,7 @@ def test_supervisor_story_and_agent_boundary(site: Site) -> None:
     assert own and foreign
     b.sign_in(site.agent_key(mine), "check")
     nav = [a.get_attribute("id") for a in _all(site, "#nav a")]
-    assert nav == ["nav-conversations", "nav-check", "nav-rules"], nav
+    assert nav == ["nav-conversations", "nav-check", "nav-scripts", "nav-quiz", "nav-rules"], nav
     b.open("#/conversations", "conversations")
     shown = {int(r.get_attribute("data-id")) for r in _all(site, "#conversation-list tr.conv-row")}
     assert shown and shown <= own
@@ -322,7 +322,7 @@ def test_supervisor_story_and_agent_boundary(site: Site) -> None:
 
 # ---------------------------------------------------------------------------- layout and speed
 PAGES = ("#/overview", "#/overview?period=day", "#/agents", "AGENT", "#/conversations", "#/conversations?flagged=true",
-         "CONVERSATION", "#/rules", "#/settings", "#/check", "#/upload", "#/alerts")
+         "CONVERSATION", "#/rules", "#/settings", "#/check", "#/scripts?q=发票怎么开", "#/quiz", "#/upload", "#/alerts")
 
 
 def test_every_page_at_1280_and_390_pixels(site: Site) -> None:
@@ -469,4 +469,133 @@ def test_alerts_page_and_excel_export(site: Site) -> None:
     sheet = load_workbook(book, read_only=True).active
     header = next(sheet.iter_rows(values_only=True))
     assert header[:3] == ("编号", "会话ID", "平台")
+    site.assert_clean()
+
+
+# ---------------------------------------------------------------------------- tone, scripts, quiz (issue 12)
+COLD = "您自己看详情页吧"  # no rule flags it; its tone is 高冷
+
+
+def _wait_scripts(site: Site, prefix: str) -> list[Any]:
+    site.b.wait(lambda: _by_id(site, f"{prefix}-status").get_attribute("data-state") in ("found", "none", "error"), 15,
+                "the script search")
+    assert _by_id(site, f"{prefix}-status").get_attribute("data-state") == "found", _by_id(site, f"{prefix}-status").text
+    return _all(site, f"#{prefix}-results li.script")
+
+
+def test_tone_check_and_script_search(site: Site) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    site.ensure_sample()
+    b = site.b
+    b.size(WIDE)
+    b.sign_in(site.agent_key(f"{SHANYE}:老周"), "check")
+    shop = site.shop(SHANYE)
+    try:
+        # 语气检查: off, a cold reply passes the rules; on (with the keyboard), the tone is flagged
+        assert not _by_id(site, "check-tone").is_selected()
+        assert _checker_result(site, COLD, shop["id"])["state"] == "ok"
+        _by_id(site, "check-tone").send_keys(Keys.SPACE)
+        b.wait(lambda: _all(site, "#check-tone-result[data-rude='true']"), 20, "the tone verdict (the model loads once)")
+        result = _checker_result(site, COLD, shop["id"])
+        assert result["state"] == "bad" and result["rules"] == ["semantic.tone.cold"], result
+        badge = _by_id(site, "check-tone-result")
+        assert badge.get_attribute("data-category") == "cold" and "高冷" in badge.text
+        assert _all(site, "#check-findings li.finding .suggestion")  # the standard phrasing to use instead
+        b.screenshot("11-tone-check")
+
+        # the 话术 search on the checker: a compliant script for the buyer's question, one click into the box
+        box = _by_id(site, "check-script-q")
+        box.send_keys("发票怎么开" + Keys.ENTER)
+        scripts = _wait_scripts(site, "check-script")
+        first = scripts[0]
+        text = first.find_element("css selector", ".script-text").text
+        assert "发票" in text and first.find_element("css selector", ".source cite").text.endswith(".txt")
+        first.find_element("css selector", ".script-use").send_keys(Keys.ENTER)
+        b.wait(lambda: _by_id(site, "check-text").get_attribute("value") == text, 5, "the script in the box")
+        b.wait(lambda: _by_id(site, "check-status").get_attribute("data-state") == "ok", 20, "the script checked clean")
+        assert _by_id(site, "check-tone-result").get_attribute("data-rude") == "false"
+        b.screenshot("12-script-into-checker")
+        _by_id(site, "check-tone").click()  # off again (the choice is remembered in the browser)
+        assert b.js("return localStorage.getItem('kefuguard.tone')") == "0"
+
+        # the script library's own page: searched from the address, each script with its source
+        b.open(f"#/scripts?shop_id={shop['id']}&q=" + "买家骂人怎么办", "scripts")
+        scripts = _wait_scripts(site, "script")
+        assert any(s.get_attribute("data-kind") == "abusive_step" for s in scripts)
+        assert all(s.find_element("css selector", ".source blockquote").text.strip() for s in scripts)
+        b.screenshot("13-scripts")
+        target = scripts[0].find_element("css selector", ".script-text").text
+        n = b.renders()
+        scripts[0].find_element("css selector", ".script-use").click()
+        b.wait_render(n, "check")
+        b.wait(lambda: _by_id(site, "check-text").get_attribute("value") == target, 5, "the script in the checker")
+        b.wait(lambda: _by_id(site, "check-status").get_attribute("data-state") in ("ok", "bad"), 15, "its check")
+    finally:
+        b.js("localStorage.removeItem('kefuguard.tone')")
+    site.assert_clean()
+
+
+def test_agent_takes_the_quiz_and_the_supervisor_sees_the_score(site: Site) -> None:
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    from kefuguard.quiz import build_quiz
+
+    site.ensure_sample()
+    b = site.b
+    b.size(NARROW)  # an agent on a phone
+    agent = f"{SHANYE}:茶茶"
+    b.sign_in(site.agent_key(agent), "check")
+    b.open("#/quiz", "quiz")
+    assert "还没有成绩" in _by_id(site, "quiz-results").text
+    Select(_by_id(site, "quiz-platform")).select_by_value("douyin")
+    Select(_by_id(site, "quiz-generated")).select_by_value("3")
+    _by_id(site, "quiz-start").send_keys(Keys.ENTER)
+    b.wait(lambda: _all(site, "#quiz-questions fieldset.quiz-q"), 15, "the questions")
+    form = _by_id(site, "quiz-questions")
+    quiz = build_quiz("douyin", generated=3, seed=int(form.get_attribute("data-seed")))
+    boxes = _all(site, "#quiz-questions fieldset.quiz-q")
+    assert [x.get_attribute("data-qid") for x in boxes] == [q.id for q in quiz.questions]
+    # answered with the keyboard only (Space on each option); the first question wrong on purpose
+    for i, q in enumerate(quiz.questions):
+        letters = q.answer_text() if i else next(x for x in q.letters if x not in q.answer)
+        for letter in letters:
+            _by_id(site, f"q-{q.id}-{letter}").send_keys(Keys.SPACE)
+    total = len(quiz.questions)
+    assert _by_id(site, "quiz-progress").text.startswith(f"已答 {total} / {total}")
+    assert b.overflow() <= 0
+    b.screenshot("14-quiz-answered-390px")
+    _by_id(site, "quiz-submit").send_keys(Keys.ENTER)
+    b.wait(lambda: _all(site, "#quiz-result"), 15, "the score")
+    card = _by_id(site, "quiz-result")
+    assert (card.get_attribute("data-score"), card.get_attribute("data-total")) == (str(total - 1), str(total))
+    percent = round(100 * (total - 1) / total, 1)
+    assert card.get_attribute("data-percent") == str(percent)
+    assert b.js("return document.activeElement.id") == "quiz-result"  # the score is announced
+    assert _all(site, "#quiz-questions fieldset.quiz-wrong") and len(_all(site, "#quiz-questions fieldset.quiz-right")) == total - 1
+    assert _all(site, "#quiz-questions .quiz-feedback cite")  # each question's source
+    b.wait(lambda: _all(site, "#quiz-results tr.quiz-row"), 10, "my results")
+    assert [r.get_attribute("data-percent") for r in _all(site, "#quiz-results tr.quiz-row")] == [str(percent)]
+    assert b.overflow() <= 0
+    b.screenshot("15-quiz-score-390px")
+    site.assert_clean()
+
+    # the supervisor sees the score among the agents' scores
+    b.size(WIDE)
+    b.sign_in(site.tenant.keys["supervisor"], "overview")
+    b.open("#/quiz", "quiz")
+    rows = {r.get_attribute("data-agent"): r for r in _all(site, "#quiz-agents tr.quiz-agent-row")}
+    assert agent in rows and rows[agent].get_attribute("data-percent") == str(percent)
+    assert f"{percent:.1f}%" in rows[agent].text
+    b.screenshot("16-quiz-per-agent")
+    n = b.renders()
+    rows[agent].find_element("css selector", "a.quiz-agent-link").click()
+    b.wait_render(n, "quiz")
+    listed = _all(site, "#quiz-results tr.quiz-row")
+    assert listed and {r.get_attribute("data-agent") for r in listed} == {agent}
+    # another tenant's supervisor sees none of it
+    b.sign_in(site.other.keys["supervisor"], "overview")
+    b.open("#/quiz", "quiz")
+    assert not _all(site, "#quiz-agents tr.quiz-agent-row") and not _all(site, "#quiz-results tr.quiz-row")
     site.assert_clean()

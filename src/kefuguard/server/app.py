@@ -259,14 +259,14 @@ def create_app(
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "If-Match"],
                            expose_headers=["Retry-After", "ETag"])
 
-    from kefuguard.server.routes import admin, audits, check, dashboard, data, health, shops
+    from kefuguard.server.routes import admin, assist, audits, check, dashboard, data, health, shops
 
     errors = {status: {"model": ErrorBody, "description": text} for status, text in (
         (401, "missing or bad API key"), (403, "the key's role may not do this"), (404, "not found (or another tenant's)"),
         (413, "body or batch too large"), (422, "invalid request"), (429, "rate limited (see Retry-After)"),
     )}
     app.include_router(health.router)
-    for module in (check, shops, audits, data, admin, dashboard):
+    for module in (check, shops, audits, data, admin, dashboard, assist):
         app.include_router(module.router, responses=errors)  # type: ignore[arg-type]
     if config.dashboard:
         from kefuguard.web import install as install_dashboard

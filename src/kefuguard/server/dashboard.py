@@ -364,9 +364,16 @@ EXPORT_COLUMNS: dict[str, Sequence[Column]] = {
         ("source.quote", "原文", "quote"), ("suggestion", "建议", "suggestion"), ("pack", "规则包", "pack"),
     ),
 }
+EXPORT_COLUMNS["quiz_results"] = (
+    ("id", "编号", "id"), ("graded_at", "交卷时间", "submitted at"), ("agent", "客服", "agent"), ("shop", "店铺", "shop"),
+    ("taken_by", "答题人", "taken by"), ("practice", "练习", "practice"), ("platform", "平台", "platform"),
+    ("title", "测验", "quiz"), ("score", "答对", "right"), ("total", "题数", "questions"),
+    ("percent", "得分率%", "score %"),
+)
 SHEET_NAMES = {"conversations": ("会话", "Conversations"), "findings": ("违规", "Findings"),
                "scores": ("客服排行", "Leaderboard"), "metrics": ("指标", "Metrics"), "agents": ("客服", "Agents"),
-               "deliveries": ("推送记录", "Deliveries"), "rules": ("规则", "Rules")}
+               "deliveries": ("推送记录", "Deliveries"), "rules": ("规则", "Rules"),
+               "quiz_results": ("测验成绩", "Quiz results")}
 
 
 def _field(item: dict[str, Any], name: str) -> Any:

@@ -68,6 +68,8 @@ class CheckRequest(BaseModel):
         default=None, min_length=1, description="a batch (at most 500 messages by default; 413 beyond)"
     )
     rewrite: bool = Field(default=True, description="also return a compliant rewrite of each message")
+    semantic: bool = Field(default=False, description="also check the tone (语气检查: rude, cold, shirking … "
+                           "replies no keyword catches); needs kefuguard[semantic] (503 without it)")
     agent_id: str | None = Field(default=None, max_length=200, description="who wrote it (for alerts); "
                                  "an agent key's own id is used for agent keys")
     conversation_id: str | None = Field(default=None, max_length=200, description="for alerts")
@@ -102,6 +104,14 @@ class RewriteOut(BaseModel):
     unfixed: list[str] = Field(description="rule ids the rewrite could not fix")
 
 
+class ToneOut(BaseModel):
+    rude: bool = Field(description="the tone is rude or unfriendly (at the model's calibrated threshold)")
+    probability: float = Field(description="P(rude)")
+    category: Literal["abuse", "interrogation", "argue", "cold", "shirk", "perfunctory"] | None = None
+    category_zh: str | None = None
+    threshold: float
+
+
 class MessageOut(BaseModel):
     id: str | None = None
     text: str
@@ -109,6 +119,7 @@ class MessageOut(BaseModel):
     worst: Literal["critical", "major", "minor", "info"] | None
     findings: list[dict[str, Any]] = Field(description="kefuguard.findings.Finding as JSON")
     rewrite: RewriteOut | None = None
+    tone: ToneOut | None = Field(default=None, description="with semantic: true")
 
 
 class CheckResponse(BaseModel):
@@ -121,6 +132,7 @@ class CheckResponse(BaseModel):
     worst: str | None = None
     findings: list[dict[str, Any]] | None = None
     rewrite: RewriteOut | None = None
+    tone: ToneOut | None = Field(default=None, description="with semantic: true")
     results: list[MessageOut] | None = Field(default=None, description="for a batch")
 
 
@@ -193,3 +205,30 @@ class StoredAuditRequest(BaseModel):
     @classmethod
     def _known_platform(cls, value: str | None) -> str | None:
         return _platform(value)
+
+
+AnswerValue = Annotated[str, Field(max_length=20)] | Annotated[list[Annotated[str, Field(max_length=4)]],
+                                                              Field(max_length=8)] | None
+
+
+class QuizAnswers(BaseModel):
+    """The answers to a quiz handed out by GET /v1/quiz: by question id, or a list in quiz order.
+
+    An answer is the option letters ("C", "AC", "A,C" or ["A", "C"]); 对/错 also works for true/false
+    questions. A question left out (or null) counts as wrong."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"quiz_id": 1, "answers": {"exam-1": "C", "exam-2": "ABCD", "gen-1": "B"}}]},
+    )
+
+    quiz_id: int = Field(ge=1, le=MAX_ID, description="the quiz_id of GET /v1/quiz")
+    answers: dict[Annotated[str, Field(max_length=50)], AnswerValue] | list[AnswerValue] = Field(
+        description="question id → answer, or the answers in quiz order")
+
+    @field_validator("answers")
+    @classmethod
+    def _not_too_many(cls, value: Any) -> Any:
+        if len(value) > 200:
+            raise ValueError("答案最多 200 个 / at most 200 answers")
+        return value

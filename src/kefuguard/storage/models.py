@@ -47,6 +47,7 @@ RUN_STATUSES = ("queued", "running", "done", "failed")
 IMPORT_STATUSES = ("running", "done", "failed")
 WEBHOOK_KINDS = ("wecom", "dingtalk", "feishu")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "deduplicated", "rate_limited")
+QUIZ_STATUSES = ("open", "graded")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -514,6 +515,49 @@ class AlertDelivery(Base):
     sent_at: Mapped[dt.datetime | None]
 
 
+# ---------------------------------------------------------------- training
+
+
+class QuizResult(Base):
+    """A rules quiz the server handed out (GET /v1/quiz) and, once answered, its graded result.
+
+    The questions are not stored: a quiz is rebuilt from (platform, exam, generated, seed), which is
+    deterministic, so the server grades exactly what it handed out, and each quiz is graded once.
+    `agent_id` is the agent key's agent; None for a supervisor's (or admin's) practice run, which
+    only the key that fetched it (`key_id`) may answer.
+    """
+
+    __tablename__ = "quiz_results"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", QUIZ_STATUSES), name="status"),
+        CheckConstraint("score IS NULL OR (score >= 0 AND score <= total)", name="score"),
+        _in_tenant("agent_id", "agents"),
+        Index(None, "tenant_id", "agent_id", "graded_at"),
+        Index(None, "tenant_id", "graded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    agent_id: Mapped[int | None] = mapped_column(Integer)
+    #: the API key that fetched the quiz (no foreign key: keys are revoked, and the result stays)
+    key_id: Mapped[int | None] = mapped_column(Integer)
+    taken_by: Mapped[str] = mapped_column(String(200), default="")
+    platform: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    exam: Mapped[bool] = mapped_column(Boolean, default=True)
+    generated: Mapped[int] = mapped_column(Integer, default=0)
+    seed: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    #: questions in the quiz
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[int | None] = mapped_column(Integer)
+    percent: Mapped[float | None] = mapped_column(Float)
+    #: once graded: right answers by question kind, and each question's given and correct answer
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = _created()
+    graded_at: Mapped[dt.datetime | None]
+
+
 __all__ = [
     "Agent",
     "AgentScore",
@@ -529,6 +573,7 @@ __all__ = [
     "ImportReject",
     "Message",
     "Metric",
+    "QuizResult",
     "Shop",
     "ShopSettingsChange",
     "ShopSettingsRecord",

@@ -73,7 +73,15 @@ async def check_body(ctx: Context, who: Principal, raw: bytes) -> bytes:
         if checker is None:
             checker = await run_in_threadpool(ctx.platform_checker, platform)
         mask_char = "*"
-    if len(items) > INLINE_MESSAGES:
+    if body.semantic:
+        # the tone check (kefuguard[semantic]): imported only here, run off the event loop
+        from kefuguard.server.semantic import require_semantic, run_checks_tone
+
+        require_semantic()
+        results, critical = await run_in_threadpool(
+            run_checks_tone, checker, items, want_rewrite=body.rewrite, mask_char=mask_char
+        )
+    elif len(items) > INLINE_MESSAGES:
         results, critical = await run_in_threadpool(
             run_checks, checker, items, want_rewrite=body.rewrite, mask_char=mask_char
         )
@@ -96,7 +104,10 @@ async def check_body(ctx: Context, who: Principal, raw: bytes) -> bytes:
     description="Check one message (`text`) or a batch (`messages`) on a platform, with a shop's settings "
                 "applied when `shop_id` is given (the settings in force at the moment: a PUT to the shop's "
                 "settings applies to the next check). Returns the findings and, unless `rewrite` is false, a "
-                "compliant rewrite of each message. A batch holds at most 500 messages by default (413 beyond).",
+                "compliant rewrite of each message. A batch holds at most 500 messages by default (413 beyond). "
+                "With `semantic: true` each message also gets its `tone` (rude or not, which tone, how sure) and a "
+                "message no rule flags but whose tone is rude gets a `semantic.tone.*` finding; this needs the "
+                "optional extra `pip install 'kefuguard[semantic]'` (503 without it) and costs a few ms a message.",
 )
 async def check(request: Request) -> Response:
     # normally answered by the edge middleware before routing; this route documents it (and

@@ -25,7 +25,7 @@ router = APIRouter(tags=["dashboard"])
 
 EXPORT_ROWS = 50_000  # rows in one exported list
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ExportKind = Literal["conversations", "findings", "scores", "metrics", "agents", "deliveries", "rules"]
+ExportKind = Literal["conversations", "findings", "scores", "metrics", "agents", "deliveries", "rules", "quiz_results"]
 
 
 def _ctx(request: Request) -> Context:
@@ -81,8 +81,8 @@ def _translate(lang: str) -> Any:
 )
 def export_list(
     who: Caller, request: Request,
-    kind: Annotated[ExportKind, Path(description="conversations, findings, rules (any role; agents: their own); "
-                                                 "scores, metrics, agents (supervisor); deliveries (admin)")],
+    kind: Annotated[ExportKind, Path(description="conversations, findings, rules, quiz_results (any role; agents: "
+                                                 "their own); scores, metrics, agents (supervisor); deliveries (admin)")],
     shop_id: ShopQ = None, agent_id: AgentQ = None, day_from: DayFrom = None, day_to: DayTo = None,
     run_id: RunQ = None,
     platform: Annotated[str | None, Query(max_length=20)] = None,
@@ -124,6 +124,11 @@ def export_list(
         items, _ = store.list_agents(who.tenant_id, shop_id, EXPORT_ROWS, 0)
     elif kind == "deliveries":
         items, _ = store.list_deliveries(who.tenant_id, webhook_id, status, EXPORT_ROWS, 0)
+    elif kind == "quiz_results":
+        from kefuguard.server.quiz import ResultFilter, list_results
+
+        items, _ = list_results(store.db, who, ResultFilter(agent_id=agent_id, shop_id=shop_id, platform=code,
+                                                            day_from=day_from, day_to=day_to), EXPORT_ROWS, 0)
     else:
         if code is None:
             raise invalid("platform", "导出规则须指定平台", "exporting rules needs a platform")

@@ -373,6 +373,8 @@
     ['agents', '/agents', 'supervisor'],
     ['conversations', '/conversations', 'agent'],
     ['check', '/check', 'agent'],
+    ['scripts', '/scripts', 'agent'],
+    ['quiz', '/quiz', 'agent'],
     ['rules', '/rules', 'agent'],
     ['settings', '/settings', 'supervisor'],
     ['upload', '/upload', 'supervisor'],

@@ -545,7 +545,9 @@
   }
 
   // ================================================================== pre-send checker
-  KG.route('check', /^\/check$/, 'agent', async (view, match, ctx) => {
+  /** What a check (or a script search) is for: the caller's shops (an agent: their own), then each
+   * platform's rules alone. Values "shop:<id>" / "platform:<code>". */
+  KG.checkTargets = async function () {
     const me = state.me;
     let targets = [];
     if (KG.can('supervisor')) {
@@ -554,10 +556,27 @@
     } else if (me.agent) {
       targets = [{ value: 'shop:' + me.agent.shop_id, label: `${me.agent.shop}（${KG.platformName(me.agent.platform)}）` }];
     }
-    targets = targets.concat(KG.PLATFORMS.map((p) => ({ value: 'platform:' + p, label: t('platformOnly', { p: KG.platformName(p) }) })));
-    const wanted = ctx.params.get('shop_id') ? 'shop:' + ctx.params.get('shop_id') : ctx.params.get('platform') ? 'platform:' + ctx.params.get('platform') : targets[0].value;
-    const target = KG.selectEl('check-target', targets, targets.some((x) => x.value === wanted) ? wanted : targets[0].value);
+    return targets.concat(KG.PLATFORMS.map((p) => ({ value: 'platform:' + p, label: t('platformOnly', { p: KG.platformName(p) }) })));
+  };
+  /** The select of check targets, set to the page's shop_id / platform parameter when it names one. */
+  KG.targetSelect = function (id, targets, params) {
+    const wanted = params.get('shop_id') ? 'shop:' + params.get('shop_id') : params.get('platform') ? 'platform:' + params.get('platform') : targets[0].value;
+    return KG.selectEl(id, targets, targets.some((x) => x.value === wanted) ? wanted : targets[0].value);
+  };
+  /** A target value as API parameters: {shop_id} or {platform}. */
+  KG.targetParams = function (value) {
+    const [kind, code] = value.split(':');
+    return kind === 'shop' ? { shop_id: Number(code) } : { platform: code };
+  };
+  const TONE_STORE = 'kefuguard.tone';
+
+  KG.route('check', /^\/check$/, 'agent', async (view, match, ctx) => {
+    const targets = await KG.checkTargets();
+    const target = KG.targetSelect('check-target', targets, ctx.params);
     const text = h('textarea', { id: 'check-text', rows: '5', maxlength: '10000', autofocus: true, placeholder: t('checkPlaceholder') });
+    const tone = h('input', { type: 'checkbox', id: 'check-tone', checked: localStorage.getItem(TONE_STORE) === '1', 'aria-describedby': 'check-tone-hint' });
+    const toneField = h('div', { class: 'field field-check tone-toggle' }, tone, h('label', { for: 'check-tone' }, t('toneCheck')),
+      h('span', { class: 'hint', id: 'check-tone-hint' }, t('toneHint')));
     const status = h('div', { id: 'check-status', class: 'check-status', role: 'status', 'aria-live': 'polite', dataset: { state: 'idle' } }, t('checkIdle'));
     const preview = h('p', { id: 'check-preview', class: 'preview', hidden: true });
     const findingsList = h('ul', { id: 'check-findings', class: 'check-findings' });
@@ -573,6 +592,7 @@
       status.dataset.state = findings.length ? 'bad' : 'ok';
       status.textContent = findings.length ? t('checkFound', { n: findings.length }) : t('checkClean');
       if (res.settings_version !== null && res.settings_version !== undefined) status.append(h('span', { class: 'muted' }, ' · ' + t('settingsApplied', { v: res.settings_version })));
+      if (res.tone) status.append(KG.toneBadge(res.tone));
       preview.hidden = !findings.length;
       preview.replaceChildren(...KG.highlight(sent, findings.map((f) => ({ start: f.start, end: f.end, severity: f.severity, rule: f.rule_id, title: f.title, id: KG.cssId(f) })), 'check-finding-'));
       findingsList.replaceChildren(...findings.map((f) => h('li', { class: 'finding sev-border-' + f.severity, id: 'check-finding-' + KG.cssId(f), dataset: { rule: f.rule_id, severity: f.severity } },
@@ -594,9 +614,8 @@
       const mine = ++seq;
       if (!message.trim()) { status.dataset.state = 'idle'; status.textContent = t('checkIdle'); preview.hidden = true; findingsList.replaceChildren(); rewriteBox.hidden = true; return; }
       status.dataset.state = 'busy';
-      const [kind, value] = target.value.split(':');
-      const body = { text: message, rewrite: true };
-      if (kind === 'shop') body.shop_id = Number(value); else body.platform = value;
+      const body = Object.assign({ text: message, rewrite: true }, KG.targetParams(target.value));
+      if (tone.checked) body.semantic = true;
       try {
         const res = await api('/v1/check', { method: 'POST', body });
         if (mine !== seq) return; // a newer check is on its way
@@ -609,16 +628,25 @@
     };
     const later = KG.debounce(run, 300);
     text.addEventListener('input', () => { status.dataset.state = 'typing'; later(); });
-    target.addEventListener('change', run);
+    target.addEventListener('change', () => { run(); if (scripts.input.value.trim()) scripts.run(); });
+    tone.addEventListener('change', () => { localStorage.setItem(TONE_STORE, tone.checked ? '1' : '0'); run(); });
     useRewrite.addEventListener('click', () => {
       if (lastRewrite === null) return;
       text.value = lastRewrite;
       text.focus();
       run();
     });
+    // the 话术 library: a compliant script for the buyer's question, one click into the box
+    const scripts = KG.scriptSearch({
+      id: 'check-script', where: () => KG.targetParams(target.value), useLabel: t('scriptUse'),
+      onUse: (m) => { text.value = m.text; text.focus(); run(); },
+    });
     view.append(pageHead(t('nav.check')), h('p', { class: 'muted' }, t('checkHelp')),
-      section(null, KG.field(t('checkTarget'), target), KG.field(t('message'), text, { wide: true }), status, preview),
-      rewriteBox, h('section', { class: 'card' }, h('h2', null, t('problems')), findingsList));
+      section(null, KG.field(t('checkTarget'), target), KG.field(t('message'), text, { wide: true }), toneField, status, preview),
+      rewriteBox, h('section', { class: 'card' }, h('h2', null, t('problems')), findingsList),
+      h('section', { class: 'card', id: 'check-scripts' }, h('h2', null, t('scriptsOnCheck')), h('p', { class: 'hint' }, t('scriptsOnCheckHint')), scripts.el));
+    const given = ctx.params.get('text');
+    if (given) { text.value = given; run(); }
   });
   KG.cssId = (f) => `${f.rule_id}-${f.start}-${f.end}`.replace(/[^\w-]/g, '_');
 
