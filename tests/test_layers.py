@@ -22,7 +22,7 @@ ENGINE = (
 )
 SERVICE = ("kefuguard.storage", "kefuguard.server", "kefuguard.alerts", "kefuguard.cli_server")
 ABOVE_ENGINE = ("kefuguard.io", "kefuguard.conversation", "kefuguard.audit", "kefuguard.cli", "kefuguard.cli_calc",
-                "kefuguard.semantic", "kefuguard.quiz", "kefuguard.cli_assist", *SERVICE)
+                "kefuguard.semantic", "kefuguard.quiz", "kefuguard.cli_assist", "kefuguard.cli_extension", *SERVICE)
 ABOVE_CONVERSATION = ("kefuguard.io", "kefuguard.audit", "kefuguard.cli", "kefuguard.cli_calc", *SERVICE)
 ABOVE_STORAGE = ("kefuguard.server", "kefuguard.cli", "kefuguard.cli_calc", "kefuguard.cli_server")
 CONTRACTS = [

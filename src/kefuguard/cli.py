@@ -16,6 +16,7 @@ from rich.text import Text
 
 from kefuguard.cli_assist import add_assist_commands, add_tone
 from kefuguard.cli_calc import calc_app
+from kefuguard.cli_extension import add_extension_commands
 from kefuguard.cli_server import add_server_commands
 from kefuguard.findings import CheckResult
 from kefuguard.rules.loader import RulePackError, check_platform, load_packs
@@ -549,6 +550,7 @@ def demo(
 app.add_typer(calc_app, name="calc")  # compensation calculators live in their own module
 add_server_commands(app)  # serve, keys, db: cli_server.py (imports the server only when run)
 add_assist_commands(app)  # scripts search, quiz: cli_assist.py (imports the models only when run)
+add_extension_commands(app)  # extension pack|path: cli_extension.py (the browser extension in extension/)
 
 
 def main() -> None:  # pragma: no cover

@@ -67,6 +67,14 @@ def test_webhook_crud_and_deliveries(database, tmp_path):
         dispatchers[0].flush(10)
         assert len(posted) == 1
         assert c.get("/v1/deliveries", headers=h, params={"status": "deduplicated"}).json()["total"] == 1
+        # a draft (pre-send checker, browser extension) is checked, never alerted
+        submitted = dispatchers[0].stats()["submitted"]
+        r = c.post("/v1/check", headers=t.headers("agent"),
+                   json={"platform": "pinduoduo", "text": "加我QQ 12345678 私聊", "draft": True})
+        assert r.status_code == 200 and r.json()["findings"]
+        app.state.kefuguard.flush_alerts()
+        dispatchers[0].flush(10)
+        assert dispatchers[0].stats()["submitted"] == submitted and len(posted) == 1
         # disable, then delete
         off = c.patch(f"/v1/webhooks/{hook['id']}", headers=h, json={"enabled": False})
         assert off.status_code == 200 and off.json()["enabled"] is False

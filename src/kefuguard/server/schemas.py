@@ -73,6 +73,8 @@ class CheckRequest(BaseModel):
     agent_id: str | None = Field(default=None, max_length=200, description="who wrote it (for alerts); "
                                  "an agent key's own id is used for agent keys")
     conversation_id: str | None = Field(default=None, max_length=200, description="for alerts")
+    draft: bool = Field(default=False, description="a reply still being typed (the pre-send checker, the browser "
+                        "extension): checked as usual, never alerted — only sent or stored messages raise alerts")
 
     @field_validator("platform")
     @classmethod

@@ -87,7 +87,7 @@ async def check_body(ctx: Context, who: Principal, raw: bytes) -> bytes:
         )
     else:
         results, critical = run_checks(checker, items, want_rewrite=body.rewrite, mask_char=mask_char)
-    if critical:
+    if critical and not body.draft:
         agent: int | str | None = who.agent_id if who.role == "agent" else body.agent_id
         ctx.alert_checks(who.tenant_id, body.shop_id, platform, agent, body.conversation_id, critical)
     head = {"platform": platform, "shop_id": body.shop_id, "settings_version": version}

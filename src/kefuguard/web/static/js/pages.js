@@ -614,7 +614,7 @@
       const mine = ++seq;
       if (!message.trim()) { status.dataset.state = 'idle'; status.textContent = t('checkIdle'); preview.hidden = true; findingsList.replaceChildren(); rewriteBox.hidden = true; return; }
       status.dataset.state = 'busy';
-      const body = Object.assign({ text: message, rewrite: true }, KG.targetParams(target.value));
+      const body = Object.assign({ text: message, rewrite: true, draft: true }, KG.targetParams(target.value));
       if (tone.checked) body.semantic = true;
       try {
         const res = await api('/v1/check', { method: 'POST', body });
