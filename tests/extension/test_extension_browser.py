@@ -217,7 +217,8 @@ def test_only_the_text_and_the_shop_reach_the_server_and_nothing_else_anywhere(r
     for request in checks:
         assert request["method"] == "POST"
         body = json.loads(request["body"])
-        assert set(body) <= {"messages", "text", "shop_id", "rewrite"}, body
+        assert set(body) <= {"messages", "text", "shop_id", "rewrite", "draft"}, body
+        assert body.get("draft") is True or body.get("text") == "您好", body  # typed text never raises alerts
         assert body["shop_id"] == rig.tenant.shop_id
         for m in body.get("messages", []):
             assert set(m) == {"id", "text"}, m

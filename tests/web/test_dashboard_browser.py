@@ -447,8 +447,10 @@ def test_alerts_page_and_excel_export(site: Site) -> None:
     rows = _all(site, "#webhook-list tbody tr")
     assert len(rows) == 1 and "质检群" in rows[0].text and "test" not in rows[0].text  # the key is redacted
 
-    # a critical message checked in the page is posted to the robot, and the delivery is listed
+    # a draft typed in the pre-send checker raises no alert; a sent message's check does, and the
+    # delivery is listed
     _checker_result(site, "加我微信，私下转账给你便宜", site.tenant.shop_id)
+    site.api("POST", "/v1/check", "agent", json={"shop_id": site.tenant.shop_id, "text": "加我微信，私下转账给你便宜"})
 
     def delivered() -> bool:
         b.open("#/alerts", "alerts")
