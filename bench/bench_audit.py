@@ -6,7 +6,14 @@ Each mode runs in a fresh subprocess so its peak RSS (parent and worker processe
 With `--baseline REV` each mode also runs on that git revision (checked out in a temporary
 worktree, same interpreter and dependencies), alternating this tree and the baseline `--repeat`
 times on the same input, so a change is compared with its previous commit in one run.
+
+`--scale 1000000,5000000` (issue 13) measures the parallel reader with each of `--workers 1,2`
+on each size — throughput, scaling efficiency (time with 1 worker ÷ (n × time with n)), peak RSS
+of every process, sampled every 0.1 s (psutil), and the peak of their sum — next to the current
+path (this process reads and groups, the workers audit: `reader="serial"`) on sizes up to
+`--current-up-to`, runs alternating, best of `--repeat`.
 Usage: python bench/bench_audit.py [--messages 1000000] [--baseline HEAD] [--repeat 2] [--out bench/out/audit.md]
+       python bench/bench_audit.py --scale 1000000,5000000 [--workers 1,2] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,9 +29,35 @@ import time
 from pathlib import Path
 
 MODE_CODE = r"""
-import json, resource, sys, time
+import json, os, resource, sys, threading, time
 from pathlib import Path
 mode, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
+peaks, stop = {"total": 0, "per": {}}, threading.Event()
+try:
+    import psutil
+except ImportError:  # the bench extra; without it only ru_maxrss is reported
+    psutil = None
+
+def sample():  # RSS of this process and its workers every 0.1 s: per-process peaks, peak of the sum
+    me = psutil.Process()
+    while not stop.is_set():
+        total = 0
+        try:
+            procs = [me, *me.children(recursive=True)]
+        except psutil.Error:
+            procs = [me]
+        for proc in procs:
+            try:
+                rss = proc.memory_info().rss
+            except psutil.Error:
+                continue
+            total += rss
+            peaks["per"][proc.pid] = max(peaks["per"].get(proc.pid, 0), rss)
+        peaks["total"] = max(peaks["total"], total)
+        stop.wait(0.1)
+
+if psutil is not None:
+    threading.Thread(target=sample, daemon=True).start()
 t0 = time.perf_counter()
 if mode == "import":
     from kefuguard.io.importers import import_logs
@@ -31,12 +65,24 @@ if mode == "import":
     n = sum(len(c.messages) for c in conversations)
 else:
     from kefuguard.audit import AuditOptions, run_audit
-    report = run_audit([path], AuditOptions(out_dir=Path(out), workers=1 if mode == "audit1" else 0))
+    if mode in ("audit1", "auditN"):  # these two also run on a baseline tree: only the old options
+        options = AuditOptions(out_dir=Path(out), workers=1 if mode == "audit1" else 0)
+    elif mode == "serialN":  # the current path: this process reads and groups, the workers audit
+        options = AuditOptions(out_dir=Path(out), workers=0, reader="serial")
+    else:  # parN: the parallel reader with N workers
+        options = AuditOptions(out_dir=Path(out), workers=int(mode[3:]), reader="parallel")
+    report = run_audit([path], options)
     n = report.messages
 elapsed = time.perf_counter() - t0
+stop.set()
 self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"messages": n, "seconds": elapsed, "parent_mb": self_kb / 1024, "worker_mb": children_kb / 1024}))
+me = os.getpid()
+print(json.dumps({"messages": n, "seconds": elapsed, "parent_mb": self_kb / 1024, "worker_mb": children_kb / 1024,
+                  "sampled_total_mb": peaks["total"] / 2**20,
+                  "sampled_workers_mb": sorted((v / 2**20 for k, v in peaks["per"].items() if k != me), reverse=True),
+                  "cpu_s": sum(resource.getrusage(w).ru_utime + resource.getrusage(w).ru_stime
+                               for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))}))
 """
 
 
@@ -63,7 +109,13 @@ def main() -> None:
     ap.add_argument("--modes", default="import,audit1,auditN")
     ap.add_argument("--baseline", help="git revision to compare with, side by side (e.g. HEAD or HEAD~1)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per mode and tree (the best is reported)")
+    ap.add_argument("--scale", help="message counts for the scaling table, e.g. 1000000,5000000")
+    ap.add_argument("--workers", default="1,2", help="worker counts for --scale")
+    ap.add_argument("--current-up-to", type=int, default=1_000_000,
+                    help="with --scale, also run the current path (serial reader, all cores) up to this size")
     args = ap.parse_args()
+    if args.scale:
+        return scale(args)
     if args.baseline:
         return compare(args)
     from kefuguard.sample import generate_to_jsonl
@@ -113,6 +165,81 @@ def main() -> None:
     args.out.write_text(report + "\n", encoding="utf-8")
 
 
+def _mb(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def scale(args) -> None:
+    """The parallel reader at each size with each worker count, beside the current path."""
+    from kefuguard.sample import generate_to_jsonl
+
+    sizes = [int(x) for x in args.scale.split(",")]
+    workers = [int(x) for x in args.workers.split(",")]
+    cores = len(os.sched_getaffinity(0))
+    rows: list[tuple[int, str, int, dict, float]] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="kefuguard-bench-") as tmp:
+        for size in sizes:
+            data = Path(tmp) / f"messages-{size}.jsonl"
+            t0 = time.perf_counter()
+            generate_to_jsonl(data, size, seed=11)
+            size_mb = data.stat().st_size / 2**20
+            notes.append(f"{size:,} messages: {size_mb:,.0f} MB JSONL (generated in {time.perf_counter() - t0:.0f} s)")
+            modes = [f"par{w}" for w in workers] + (["serialN"] if size <= args.current_up_to else [])
+            best: dict[str, dict] = {}
+            for i in range(args.repeat):
+                for mode in (modes if i % 2 == 0 else modes[::-1]):  # alternate, so noise hits every mode
+                    out = Path(tmp) / f"{mode}-{size}-{i}"
+                    out.mkdir()
+                    r = run_mode(mode, data, out)
+                    print(f"{size:,} {mode} run {i + 1}: {r}", file=sys.stderr)
+                    if mode not in best or r["seconds"] < best[mode]["seconds"]:
+                        best[mode] = r
+                    shutil.rmtree(out, ignore_errors=True)
+            data.unlink()
+            for mode in modes:
+                n_workers = cores if mode == "serialN" else int(mode[3:])
+                rows.append((size, mode, n_workers, best[mode], size_mb))
+    one = {size: r for size, mode, _, r, _ in rows if mode == "par1"}
+    lines = [
+        f"Parallel reader (`reader=\"parallel\"`) vs the current path (`reader=\"serial\"`: one process reads and "
+        f"groups, the workers audit); generated messages, all checks on, {cores}-core machine, "
+        f"best of {args.repeat}, runs alternating. " + "; ".join(notes) + ".",
+        "",
+        "| messages | path | workers | seconds | messages/s | scaling efficiency | CPU s | peak RSS parent MB "
+        "| peak RSS per worker MB | peak RSS all processes MB (sampled sum) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size, mode, n, r, _ in rows:
+        path = "current (serial reader)" if mode == "serialN" else "parallel reader"
+        base = one.get(size)
+        eff = f"{base['seconds'] / (n * r['seconds']):.0%}" if base is not None and mode != "serialN" else "—"
+        if mode == "serialN" and base is not None:
+            eff = f"({base['seconds'] / (n * r['seconds']):.0%})"
+        per = r.get("sampled_workers_mb") or []
+        per_text = ", ".join(_mb(x) for x in per[:n]) if per else (_mb(r["worker_mb"]) if n > 1 else "—")
+        if mode != "serialN" and n == 1:
+            per_text = "— (in the parent)"
+        lines.append(
+            f"| {size:,} | {path} | {n} | {r['seconds']:.1f} | {r['messages'] / r['seconds']:,.0f} | {eff} "
+            f"| {r.get('cpu_s', 0):.0f} | {_mb(r['parent_mb'])} | {per_text} | {_mb(r.get('sampled_total_mb', 0))} |"
+        )
+    lines += [
+        "",
+        "Scaling efficiency: seconds with 1 worker ÷ (workers × seconds); in brackets for the current path, "
+        "against the parallel reader's 1-worker time. CPU s: user + system time of all processes (less "
+        "sensitive than wall time to other jobs on a shared machine). Peak RSS per worker: each worker process's own peak "
+        "(psutil, every 0.1 s); the last column is the largest sum over all processes at one moment (RSS counts "
+        "pages shared after fork in every process, so it is an upper bound). Targets (issue 13): 1M messages "
+        "under 30 s with both cores and under 1 GB in all processes together.",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    target = args.out.with_name(args.out.stem + "-scale.md")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(report + "\n", encoding="utf-8")
+
+
 def compare(args) -> None:
     """This tree against `args.baseline` on one generated input, runs alternating, best of `--repeat`."""
     os.environ["KEFUGUARD_BENCH_BASELINE"] = "1"
@@ -147,12 +274,14 @@ def compare(args) -> None:
         f"{args.messages:,} generated messages, all checks on, {cores}-core machine; this tree vs baseline {rev}, "
         f"runs alternating, best of {args.repeat}.",
         "",
-        "| mode | tree | seconds | messages/s | peak RSS parent MB | peak RSS largest worker MB |",
-        "|---|---|---:|---:|---:|---:|",
+        "| mode | tree | seconds | messages/s | CPU s | peak RSS parent MB | peak RSS largest worker MB "
+        "| peak RSS all processes MB (sampled sum) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for (mode, tree), r in best.items():
         lines.append(f"| {mode} | {tree} | {r['seconds']:.1f} | {r['messages'] / r['seconds']:,.0f} | "
-                     f"{r['parent_mb']:.0f} | {r['worker_mb']:.0f} |")
+                     f"{r.get('cpu_s', 0):.0f} | {r['parent_mb']:.0f} | {r['worker_mb']:.0f} | "
+                     f"{r.get('sampled_total_mb', 0):.0f} |")
     for mode in args.modes.split(","):
         mine, theirs = best[(mode, "this tree")], best[(mode, f"baseline {rev}")]
         lines.append(f"\n{mode}: this tree / baseline = {mine['seconds'] / theirs['seconds']:.3f} (time)")

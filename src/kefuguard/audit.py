@@ -1,27 +1,44 @@
 """The chat-log audit: stream conversations from the importers through the checks, in parallel.
 
-Orchestration only. Importers stream conversations (bounded memory, spilling to disk); batches
-go to worker processes that run the pure per-conversation audit (message checker, conversation
-checks, platform metrics) and return small mergeable partials (accumulators, the worst
-conversations per shop, finding rows). The parent merges them into one `AuditReport`.
+Orchestration only. Two ways to feed the workers, one report:
+
+- **parallel reading** (the default with more than one worker): the workers read spans of the
+  input files and hash-partition the records by conversation onto disk
+  (`kefuguard.io.parallel_read`); then each worker groups whole partitions into conversations and
+  audits them. No process ever holds the whole input, and the reading is done on every core.
+- **serial reading** (one worker, or `reader="serial"`): this process streams conversations from
+  the importers (bounded memory, spilling to disk) and sends batches to the workers.
+
+Workers run the pure per-conversation audit (message checker, conversation checks, platform
+metrics) and return small mergeable partials (accumulators, the worst conversations per shop,
+finding rows). The parent merges them into one `AuditReport`; its content does not depend on the
+way the input was read, on the number of workers, or on the engine (`engine="dask"`:
+`kefuguard.audit_dask`, the same steps as tasks on a Dask cluster).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import gc
 import heapq
+import io
+import logging
 import os
+import shutil
+import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from kefuguard.checker import get_checker
-from kefuguard.conversation.assemble import conversation_from_records
+from kefuguard.conversation.assemble import DEFAULT_MEMORY_BUDGET, conversation_from_records
 from kefuguard.conversation.checks import audit_conversation
 from kefuguard.conversation.config import AuditConfig
 from kefuguard.conversation.context import compiled
@@ -36,12 +53,29 @@ from kefuguard.conversation.results import (
     ShopSummary,
 )
 from kefuguard.conversation.scoring import AgentAccumulator, ExposureAccumulator, rank_agents
-from kefuguard.io.importers import import_logs
+from kefuguard.io.importers import RejectsWriter, import_logs
+from kefuguard.io.parallel_read import (
+    DEFAULT_PARTITION_BYTES,
+    DEFAULT_SPLIT_BYTES,
+    Frame,
+    PartitionCounts,
+    ReadOptions,
+    SpanResult,
+    frames_size,
+    group_partition,
+    partition_frames,
+    plan_reads,
+    read_task,
+)
 from kefuguard.masking import mask_text
 from kefuguard.rules.model import PLATFORMS
 
+log = logging.getLogger("kefuguard.audit")
+
+#: Parquet tables an audit writes with `parquet=True` (schemas: kefuguard.io.parquet, docs/scale.md).
+PARQUET_FILES = ("findings.parquet", "scores.parquet", "metrics.parquet", "agents.parquet")
 #: What an audit writes into its output folder (never read back as input).
-OUTPUT_FILES = ("findings.csv", "rejects.csv", "report.html", "report.json", "report.xlsx")
+OUTPUT_FILES = ("findings.csv", "rejects.csv", "report.html", "report.json", "report.xlsx", *PARQUET_FILES)
 
 FINDING_COLUMNS = (
     "shop", "platform", "agent_id", "conversation_id", "sent_at", "check_id", "title", "severity",
@@ -82,10 +116,27 @@ class PartialAudit:
     messages: int = 0
     # per shop, the score a conversation must beat (be below) to be worth keeping: the parent's
     # current cut-off, so workers do not ship conversations that cannot make the final list
-    thresholds: dict[tuple[str, str], float] = field(default_factory=dict)
+    thresholds: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)
+    # one row per conversation for scores.parquet (only when Parquet output is asked for)
+    keep_scores: bool = False
+    score_rows: list[tuple] = field(default_factory=list)
+    # platforms audited, and the labels of the rule packs their checkers use (filled where the
+    # checkers are: the parent of a parallel audit never builds one)
+    platforms: set[str] = field(default_factory=set)
+    packs: set[str] = field(default_factory=set)
+    # finding rows already written as findings.csv text (`pack`): the parent only appends bytes
+    findings_csv: bytes = b""
+    packed: bool = False
 
     def add(self, conv: Conversation, result: ConversationResult, mask: bool) -> None:
         shop_key = (result.shop, result.platform)
+        if self.keep_scores:  # columns of kefuguard.io.parquet.SCORES_SCHEMA
+            self.score_rows.append((
+                result.shop, result.platform, result.conversation_id, result.agent_id, result.day,
+                result.started_at, result.message_count, result.buyer_messages, result.agent_messages,
+                result.first_response_seconds, len(result.findings), result.score, result.buyer_abuse,
+                list(result.tags),
+            ))
         self.conversations += 1
         self.messages += result.message_count
         agent_key = (result.shop, result.platform, result.agent_id)
@@ -97,6 +148,7 @@ class PartialAudit:
         if exp is None:
             exp = self.exposure[shop_key] = ExposureAccumulator(result.shop, result.platform)
         exp.add(result)
+        _settle_deposit_tie(exp, result)
         counter = self.shops.get(shop_key)
         if counter is None:
             counter = self.shops[shop_key] = ShopCounter()
@@ -123,7 +175,7 @@ class PartialAudit:
 
     def _keep_if_worst(self, shop_key: tuple[str, str], conv: Conversation, result: ConversationResult) -> None:
         limit = self.thresholds.get(shop_key)
-        if limit is not None and result.score >= limit:
+        if limit is not None and (-result.score, result.conversation_id) <= limit:
             return
         heap = self.worst.setdefault(shop_key, [])
         # max-heap on score via negation: the root is the best-scoring kept conversation
@@ -135,9 +187,11 @@ class PartialAudit:
             result.messages = list(conv.messages)
             heapq.heapreplace(heap, item)
 
-    def cutoffs(self) -> dict[tuple[str, str], float]:
-        """Per shop with a full list, the best score kept: only worse conversations can enter."""
-        return {key: -heap[0][0] for key, heap in self.worst.items() if len(heap) >= self.flagged_per_shop}
+    def cutoffs(self) -> dict[tuple[str, str], tuple[float, str]]:
+        """Per shop with a full list, the kept entry that goes first, as (−score, conversation id):
+        only an entry that orders after it can enter (a worse score, or the same score and a later
+        id — the order the list itself keeps, so cut-offs never change which conversations it holds)."""
+        return {key: heap[0][:2] for key, heap in self.worst.items() if len(heap) >= self.flagged_per_shop}
 
     def merge(self, other: PartialAudit) -> None:
         self.metrics.merge(other.metrics)
@@ -166,12 +220,51 @@ class PartialAudit:
         self.conversations += other.conversations
         self.messages += other.messages
         self.finding_rows.extend(other.finding_rows)
+        self.findings_csv += other.findings_csv
+        self.score_rows.extend(other.score_rows)
+        self.platforms |= other.platforms
+        self.packs |= other.packs
+
+    def pack(self, report_rows: int, keep_rows: bool = False) -> PartialAudit:
+        """Where the rows are made (a worker): finding rows as findings.csv text, so the parent
+        appends bytes instead of writing every row; of the rows themselves only the first
+        `report_rows` in report order travel on (all of them when `keep_rows`: Parquet)."""
+        if self.finding_rows:
+            self.findings_csv += _csv_bytes(self.finding_rows)
+            if not keep_rows:
+                self.finding_rows = heapq.nsmallest(max(0, report_rows), self.finding_rows)
+        self.packed = True
+        return self
+
+    def label_packs(self) -> PartialAudit:
+        """Note the rule packs of every platform audited (in the process that holds the checkers)."""
+        self.packs |= {label for p in self.platforms for label in get_checker(p).pack_labels}
+        return self
+
+
+def _csv_bytes(rows: Iterable[tuple]) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue().encode("utf-8", "backslashreplace")
+
+
+def _settle_deposit_tie(exp: ExposureAccumulator, result: ConversationResult) -> None:
+    """Of several rules putting the same largest deposit at risk, name the first by rule id — as
+    ExposureAccumulator.merge settles that tie — not the first one read, so the report does not
+    depend on the order conversations arrive in (worker count, reader, engine)."""
+    top = exp.deposit_at_risk_yuan
+    for f in result.findings:
+        p = f.penalty
+        if p is not None and p.deposit_yuan and p.deposit_yuan == top and exp.deposit_rule is not None \
+                and f.check_id < exp.deposit_rule:
+            exp.deposit_rule = f.check_id
 
 
 # ---------------------------------------------------------------- workers
 
 _WORKER_CONFIG: AuditConfig | None = None
 _WORKER_PROFILES: dict[str, MetricProfile] | None = None
+_WARM = False  # this worker process has built its checkers (and frozen them out of the GC's view)
 
 
 def _init_worker(config: AuditConfig, profiles: dict[str, MetricProfile]) -> None:
@@ -184,7 +277,8 @@ def _init_worker(config: AuditConfig, profiles: dict[str, MetricProfile]) -> Non
 
 
 def audit_records_batch(
-    batch: list[tuple], flagged_per_shop: int, thresholds: dict[tuple[str, str], float] | None = None
+    batch: list[tuple], flagged_per_shop: int, thresholds: dict[tuple[str, str], tuple[float, str]] | None = None,
+    keep_scores: bool = False, report_rows: int | None = None,
 ) -> PartialAudit:
     """Worker entry point: build the conversations from raw importer records, audit them.
 
@@ -192,8 +286,11 @@ def audit_records_batch(
     several times slower; the parent never builds message objects at all.
     """
     partial = audit_batch(
-        [conversation_from_records(k, r) for k, r in batch], flagged_per_shop=flagged_per_shop, thresholds=thresholds
+        [conversation_from_records(k, r) for k, r in batch], flagged_per_shop=flagged_per_shop, thresholds=thresholds,
+        keep_scores=keep_scores,
     )
+    if report_rows is not None:
+        partial.pack(report_rows, keep_rows=keep_scores)
     gc.collect(1)  # only this batch's objects: older ones are frozen or in the oldest generation
     return partial
 
@@ -203,21 +300,67 @@ def audit_batch(
     config: AuditConfig | None = None,
     profiles: Mapping[str, MetricProfile] | None = None,
     flagged_per_shop: int = 20,
-    thresholds: dict[tuple[str, str], float] | None = None,
+    thresholds: dict[tuple[str, str], tuple[float, str]] | None = None,
+    keep_scores: bool = False,
 ) -> PartialAudit:
     """Audit a batch of conversations (runs in a worker process or inline)."""
     config = config or _WORKER_CONFIG or AuditConfig()
     profiles = dict(profiles or _WORKER_PROFILES or DEFAULT_PROFILES)
     partial = PartialAudit(
-        metrics=MetricsAggregator(profiles), flagged_per_shop=flagged_per_shop, thresholds=dict(thresholds or {})
+        metrics=MetricsAggregator(profiles), flagged_per_shop=flagged_per_shop, thresholds=dict(thresholds or {}),
+        keep_scores=keep_scores,
     )
     for conv in conversations:
-        cm = partial.metrics.add(conv)  # the turn checks judge the turns these metrics cut
-        result = audit_conversation(
-            conv, get_checker(conv.platform), config, profiles.get(conv.platform), cm.turns if cm else None
-        )
-        partial.add(conv, result, config.mask_pii)
-    return partial
+        _audit_one(partial, conv, config, profiles)
+    return partial.label_packs()
+
+
+def _audit_one(partial: PartialAudit, conv: Conversation, config: AuditConfig,
+               profiles: Mapping[str, MetricProfile]) -> None:
+    cm = partial.metrics.add(conv)  # the turn checks judge the turns these metrics cut
+    result = audit_conversation(
+        conv, get_checker(conv.platform), config, profiles.get(conv.platform), cm.turns if cm else None
+    )
+    partial.platforms.add(conv.platform)
+    partial.add(conv, result, config.mask_pii)
+
+
+def audit_partition(
+    frames: Iterable[Frame],
+    flagged_per_shop: int = 20,
+    thresholds: dict[tuple[str, str], tuple[float, str]] | None = None,
+    keep_scores: bool = False,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    config: AuditConfig | None = None,
+    profiles: Mapping[str, MetricProfile] | None = None,
+    batch_messages: int = 4000,
+    report_rows: int = 20000,
+) -> tuple[PartialAudit, PartitionCounts]:
+    """Worker entry point of the parallel reader: group one shuffle partition (every record of its
+    conversations) into conversations and audit them; also returns grouping's counts."""
+    config = config or _WORKER_CONFIG or AuditConfig()
+    profiles = dict(profiles or _WORKER_PROFILES or DEFAULT_PROFILES)
+    in_pool = _WORKER_CONFIG is not None
+    if in_pool:
+        _warm_once()
+    partial = PartialAudit(metrics=MetricsAggregator(profiles), flagged_per_shop=flagged_per_shop,
+                           thresholds=dict(thresholds or {}), keep_scores=keep_scores)
+    counts = PartitionCounts()
+    done = 0
+    for key, records in group_partition(frames, counts, memory_budget=memory_budget):
+        _audit_one(partial, conversation_from_records(key, records), config, profiles)
+        done += len(records)
+        if in_pool and done >= batch_messages:
+            gc.collect(1)  # as audit_records_batch: young objects only
+            done = 0
+    return partial.label_packs().pack(report_rows, keep_rows=keep_scores), counts
+
+
+def _warm_once() -> None:
+    global _WARM
+    if not _WARM:
+        _warm_up()
+        _WARM = True
 
 
 def _batches(conversations: Iterable, max_messages: int, size_of=lambda c: len(c.messages)) -> Iterator[list]:
@@ -259,6 +402,18 @@ class AuditOptions:
     # records the importer may hold before spilling to disk; with worker processes beside it the
     # parent keeps less than the importer's own default, so the whole audit stays under 1 GB
     memory_budget: int | None = 384 * 2**20
+    # how the input is read: 'parallel' (workers read spans of the files and shuffle records to
+    # partitions by conversation: no process holds the whole input), 'serial' (this process reads
+    # and groups, workers audit) or 'auto' (parallel with more than one worker). Same report.
+    reader: str = "auto"
+    # 'local' (this machine's processes) or 'dask' (a Dask cluster: `scheduler`, or a local one)
+    engine: str = "local"
+    scheduler: str | None = None  # e.g. 'tcp://10.0.0.5:8786'; None with engine='dask': a LocalCluster
+    # also write findings/scores/metrics/agents as Parquet (kefuguard.io.parquet; the Dask engine always does)
+    parquet: bool = False
+    split_bytes: int = DEFAULT_SPLIT_BYTES  # input bytes per span a worker reads
+    partition_bytes: int = DEFAULT_PARTITION_BYTES  # input bytes per shuffle partition a worker audits
+    spill_dir: Path | None = None  # where shuffle partitions go (default: the system temp folder)
 
 
 def _worker_count(requested: int) -> int:
@@ -320,11 +475,26 @@ def prepare_out_dir(out_dir: str | os.PathLike[str]) -> Path:
 
 
 def _run_audit(paths, options: AuditOptions, progress) -> AuditReport:
+    if options.engine not in ("local", "dask"):
+        raise ValueError(f"未知的引擎 {options.engine!r}（local 或 dask） unknown engine {options.engine!r}: local or dask")
+    if options.reader not in ("auto", "parallel", "serial"):
+        raise ValueError(f"未知的读取方式 {options.reader!r} unknown reader {options.reader!r}: auto, parallel or serial")
     out_dir = prepare_out_dir(options.out_dir)
     if options.mask_pii is not None and options.mask_pii != options.config.mask_pii:
         options = replace(options, config=options.config.model_copy(update={"mask_pii": options.mask_pii}))
     rejects_path = out_dir / "rejects.csv"
+    if options.engine == "dask":
+        from kefuguard.audit_dask import run_dask_audit
+
+        return run_dask_audit(paths, options, progress, rejects_path)
     workers = _worker_count(options.workers)
+    if options.reader == "parallel" or (options.reader == "auto" and workers > 1):
+        if workers == 1:
+            return _audit_partitioned(paths, options, progress, rejects_path, None, 1)
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_init_worker, initargs=(options.config, options.profiles)
+        ) as pool:
+            return _audit_partitioned(paths, options, progress, rejects_path, pool, workers)
     if workers == 1:
         return _audit_into(paths, options, progress, rejects_path, None)
     # start the workers before reading: forked now they are small (not copies of a parent that
@@ -362,29 +532,17 @@ def _audit_into(paths, options: AuditOptions, progress, rejects_path: Path, pool
         exclude=[Path(options.out_dir) / name for name in OUTPUT_FILES],
         **kwargs,
     )
-    total = PartialAudit(metrics=MetricsAggregator(options.profiles), flagged_per_shop=options.flagged_per_shop)
-    kept_rows: list[tuple] = []
-    findings_path = Path(options.out_dir) / "findings.csv"
-    with findings_path.open("w", encoding="utf-8-sig", newline="", errors="backslashreplace") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(FINDING_COLUMNS_ZH)
-
-        def absorb(partial: PartialAudit) -> None:
-            writer.writerows(partial.finding_rows)
-            room = options.findings_rows_in_report - len(kept_rows)
-            if room > 0:
-                kept_rows.extend(partial.finding_rows[:room])
-            partial.finding_rows = []
-            total.merge(partial)
-
+    with Results(options) as results:
+        total = results.total
         if pool is None:
             for batch in _batches(conversations, options.batch_messages):
-                absorb(audit_batch(batch, options.config, options.profiles, options.flagged_per_shop))
+                results.absorb(audit_batch(batch, options.config, options.profiles, options.flagged_per_shop,
+                                           keep_scores=options.parquet))
         else:
             executor, workers = pool
             batches = _batches(conversations, options.batch_messages, size_of=lambda kr: len(kr[1]))
-            _run_parallel(executor, batches, workers, options, absorb, total.cutoffs)
-    return _report(total, stats, kept_rows, rejects_path, options)
+            _run_parallel(executor, batches, workers, options, results.absorb, total.cutoffs)
+    return results.report(stats, rejects_path)
 
 
 def _run_parallel(pool: ProcessPoolExecutor, batches: Iterator[list], workers: int, options: AuditOptions,
@@ -392,13 +550,166 @@ def _run_parallel(pool: ProcessPoolExecutor, batches: Iterator[list], workers: i
     """Keep at most 2×workers batches in flight, so memory stays bounded on any input size."""
     pending: set[Future] = set()
     for batch in batches:
-        pending.add(pool.submit(audit_records_batch, batch, options.flagged_per_shop, cutoffs()))
+        pending.add(pool.submit(audit_records_batch, batch, options.flagged_per_shop, cutoffs(), options.parquet,
+                                options.findings_rows_in_report))
         if len(pending) >= 2 * workers:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 absorb(fut.result())
     for fut in pending:
         absorb(fut.result())
+
+
+def _audit_partitioned(paths, options: AuditOptions, progress, rejects_path: Path,
+                       pool: ProcessPoolExecutor | None, workers: int) -> AuditReport:
+    """The parallel reader: spans read by the workers into shuffle partitions on disk, then each
+    partition grouped and audited by one worker. `pool` None: the same steps in this process."""
+    plan = plan_reads(
+        paths, ReadOptions(options.platform, options.shop, options.mapping, options.encoding),
+        exclude=[Path(options.out_dir) / name for name in OUTPUT_FILES], split_bytes=options.split_bytes,
+        progress=progress,
+    )
+    partitions = plan.partitions(workers, options.partition_bytes)
+    shuffle = tempfile.mkdtemp(prefix="kefuguard-shuffle-", dir=options.spill_dir)
+    budget = options.memory_budget or DEFAULT_MEMORY_BUDGET
+    started = time.perf_counter()
+    try:
+        with RejectsWriter(rejects_path, mask=options.config.mask_pii, lang=options.lang) as rejects:
+            accepted, merger = _read_spans(plan, partitions, shuffle, pool, rejects)
+        read_s = time.perf_counter() - started
+        counts = PartitionCounts()
+        with Results(options) as results:
+            # largest first: the workers' last tasks are the small ones, so they finish together
+            jobs = sorted((partition_frames(accepted, p) for p in range(partitions)), key=frames_size, reverse=True)
+            if pool is None:
+                for frames in jobs:
+                    partial, part_counts = audit_partition(
+                        frames, options.flagged_per_shop, results.total.cutoffs(), options.parquet, budget,
+                        options.config, options.profiles, report_rows=options.findings_rows_in_report,
+                    )
+                    counts.merge(part_counts)
+                    results.absorb(partial)
+            else:
+                pending: set[Future] = set()
+                for frames in jobs:
+                    pending.add(pool.submit(audit_partition, frames, options.flagged_per_shop,
+                                            results.total.cutoffs(), options.parquet, budget,
+                                            report_rows=options.findings_rows_in_report))
+                    if len(pending) >= 2 * workers:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            partial, part_counts = fut.result()
+                            counts.merge(part_counts)
+                            results.absorb(partial)
+                for fut in as_completed(pending):
+                    partial, part_counts = fut.result()
+                    counts.merge(part_counts)
+                    results.absorb(partial)
+        stats = merger.finish(counts)
+        log.debug("parallel reader: %d spans (%d re-read) read in %.1f s, %d partitions audited in %.1f s",
+                  len(accepted), merger.reruns, read_s, partitions, time.perf_counter() - started - read_s)
+        return results.report(stats, rejects_path)
+    finally:
+        shutil.rmtree(shuffle, ignore_errors=True)
+
+
+def _read_spans(plan, partitions: int, shuffle: str, pool: ProcessPoolExecutor | None, rejects
+                ) -> tuple[list[SpanResult], Any]:
+    from kefuguard.io.parallel_read import SpanMerger
+
+    merger = SpanMerger(plan, rejects)
+
+    def run(task):
+        if pool is None:
+            return read_task(task, plan.options, partitions, shuffle)
+        return pool.submit(read_task, task, plan.options, partitions, shuffle).result()
+
+    if pool is None:
+        for task in plan.tasks():
+            merger.add(run(task))
+    else:
+        futures = [pool.submit(read_task, task, plan.options, partitions, shuffle) for task in plan.tasks()]
+        for fut in as_completed(futures):
+            merger.add(fut.result())
+    return merger.resolve(run), merger
+
+
+class _KeptRows:
+    """The finding rows the report carries: the first `limit` in a fixed order (shop, platform,
+    agent, conversation, time, rule, …), whatever order the workers deliver them in."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(0, limit)
+        self.rows: list[tuple] = []
+
+    def add(self, rows: list[tuple]) -> None:
+        if not self.limit:
+            return
+        self.rows.extend(rows)
+        if len(self.rows) > 2 * self.limit + 10_000:
+            self._trim()
+
+    def _trim(self) -> None:
+        self.rows.sort()
+        del self.rows[self.limit:]
+
+    def result(self) -> list[tuple]:
+        self._trim()
+        return self.rows
+
+
+class Results:
+    """Where partials go: merged into one total; finding rows streamed to findings.csv (and, with
+    `options.parquet`, findings/scores rows to Parquet); a bounded, ordered set kept for the report."""
+
+    def __init__(self, options: AuditOptions) -> None:
+        self.options = options
+        out = Path(options.out_dir)
+        self.total = PartialAudit(metrics=MetricsAggregator(options.profiles),
+                                  flagged_per_shop=options.flagged_per_shop, keep_scores=options.parquet)
+        self.kept = _KeptRows(options.findings_rows_in_report)
+        # UTF-8 with BOM (Excel opens it without mojibake); rows arrive as CSV text from the workers
+        self._fh = (out / "findings.csv").open("wb")
+        self._fh.write(codecs.BOM_UTF8 + _csv_bytes([FINDING_COLUMNS_ZH]))
+        self._tables: dict[str, Any] = {}
+        if options.parquet:
+            from kefuguard.io.parquet import FINDINGS_SCHEMA, SCORES_SCHEMA, TableWriter
+
+            self._tables = {"findings": TableWriter(out / "findings.parquet", FINDINGS_SCHEMA),
+                            "scores": TableWriter(out / "scores.parquet", SCORES_SCHEMA)}
+
+    def absorb(self, partial: PartialAudit) -> None:
+        if not partial.packed:
+            partial.pack(self.options.findings_rows_in_report, keep_rows=self.options.parquet)
+        self._fh.write(partial.findings_csv)
+        rows = partial.finding_rows
+        self.kept.add(rows)
+        if self._tables:
+            self._tables["findings"].write(rows)
+            self._tables["scores"].write(partial.score_rows)
+        partial.finding_rows = []
+        partial.findings_csv = b""
+        partial.score_rows = []
+        self.total.merge(partial)
+
+    def close(self) -> None:
+        self._fh.close()
+        for table in self._tables.values():
+            table.close()
+
+    def __enter__(self) -> Results:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def report(self, stats, rejects_path: Path) -> AuditReport:
+        report = _report(self.total, stats, self.kept.result(), rejects_path, self.options)
+        if self.options.parquet:
+            from kefuguard.io.parquet import write_summary_tables
+
+            write_summary_tables(self.options.out_dir, self.total.metrics, report.agents)
+        return report
 
 
 def _scope_skips(counts: Counter) -> dict[str, dict[str, int]]:
@@ -472,7 +783,8 @@ def _report(
         )
     agents = rank_agents([acc.summary() for acc in total.agents.values()])
     flagged = sorted(
-        (item[2] for heap in total.worst.values() for item in heap), key=lambda r: (r.score, r.conversation_id)
+        (item[2] for heap in total.worst.values() for item in heap),
+        key=lambda r: (r.score, r.conversation_id, r.shop, r.platform),  # a total order: no arrival order shows
     )
     imports = ImportSummary(
         files=[f.as_dict() for f in stats.files.values()],
@@ -482,8 +794,8 @@ def _report(
         rejected=stats.rejected,
         rejects_path=str(rejects_path) if stats.rejected else None,
     )
-    packs = sorted({label for p in {r.platform for r in flagged} | {s.platform for s in shops}
-                    for label in get_checker(p).pack_labels})
+    # every platform audited has a shop row: the packs of their checkers, as the workers noted them
+    packs = sorted(total.packs)
     return AuditReport(
         generated_at=dt.datetime.now(dt.UTC).astimezone(),
         packs=packs,

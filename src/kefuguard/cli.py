@@ -415,13 +415,15 @@ def _exc_text(exc: BaseException, lang: str) -> str:
 
 def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str | None, shop: str | None,
                        mapping: list[str] | None, formats: str, *, mask: bool = True, lang: str = "zh",
-                       config=None) -> None:
+                       config=None, engine: str = "local", scheduler: str | None = None,
+                       parquet: bool = False) -> None:
     """Shared by `audit` and `demo`: run the audit with a progress bar, write the reports."""
     import logging
 
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from kefuguard.audit import AuditOptions, OutputDirError, prepare_out_dir, run_audit
+    from kefuguard.audit import PARQUET_FILES, AuditOptions, OutputDirError, prepare_out_dir, run_audit
+    from kefuguard.audit_dask import DaskUnavailableError
     from kefuguard.io.importers import ColumnError, InputNotFoundError
     from kefuguard.io.reports import print_summary, write_html, write_json, write_xlsx
 
@@ -452,7 +454,8 @@ def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str
             logging.getLogger("kefuguard").addHandler(logging.NullHandler())
         logger.warning("PII masking switched off by --no-mask; outputs in %s hold unmasked personal data", out)
     options = AuditOptions(out_dir=out, workers=workers, platform=platform, shop=shop, mapping=column_map or None,
-                           mask_pii=mask, lang=lang)
+                           mask_pii=mask, lang=lang, engine=engine, scheduler=scheduler,
+                           parquet=parquet or engine == "dask")
     if config is not None:
         options.config = config
     with Progress(
@@ -466,7 +469,7 @@ def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str
 
         try:
             report = run_audit(paths, options, progress=progress)
-        except (FileNotFoundError, ColumnError, OutputDirError, ValueError) as exc:
+        except (FileNotFoundError, ColumnError, OutputDirError, ValueError, DaskUnavailableError) as exc:
             raise _fail_lang(_exc_text(exc, lang), lang) from exc
         bar.update(task, completed=bar.tasks[0].total or 0)
     for f in report.imports.files:
@@ -485,13 +488,14 @@ def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str
     if "xlsx" in wanted:
         written.append(write_xlsx(report, out / "report.xlsx", mask_pii=mask) or out / "report.xlsx")
     console.print(f"[bold]{_msg('written', lang)}[/]")
-    for path in [*written, out / "findings.csv", *([out / "rejects.csv"] if report.imports.rejected else [])]:
+    tables = [out / name for name in PARQUET_FILES] if options.parquet else []
+    for path in [*written, out / "findings.csv", *tables, *([out / "rejects.csv"] if report.imports.rejected else [])]:
         console.print(f"  {Path(path).resolve()}")
 
 
 @app.command()
 def audit(
-    paths: Annotated[list[Path], typer.Argument(help="聊天记录文件或目录（JSONL/CSV/XLSX，UTF-8/GBK 自动识别）")],
+    paths: Annotated[list[Path], typer.Argument(help="聊天记录文件或目录（JSONL/CSV/XLSX/Parquet，UTF-8/GBK 自动识别）")],
     out: Annotated[Path, typer.Option("--out", "-o", help="报告输出目录（不能是已存在的文件）")] = Path("reports"),
     workers: Annotated[int, typer.Option("--workers", "-w", help="并行进程数，0 = 全部核心")] = 0,
     platform: Annotated[str | None, typer.Option("--platform", "-p", help="文件中没有平台列时使用")] = None,
@@ -510,8 +514,28 @@ def audit(
             "--audit-config", help="审计配置 YAML：各项会话检查的开关与阈值，可按店铺覆盖（checks / shops）", show_default=False
         ),
     ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local：本机多进程（默认）；dask：在 Dask 集群上审计（需 pip install 'kefuguard\\[dask]'）")
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask 调度器地址，如 tcp://host:8786（配合 --engine dask；不给则启动本机集群）",
+                     show_default=False),
+    ] = None,
+    parquet: Annotated[
+        bool, typer.Option("--parquet", help="另写 findings/scores/metrics/agents.parquet（--engine dask 时总会写）")
+    ] = False,
 ) -> None:
-    """审计聊天记录：逐条违规、各平台回复指标、客服评分、罚款/扣分估算；输出 HTML/JSON/XLSX 报告。"""
+    """审计聊天记录：逐条违规、各平台回复指标、客服评分、罚款/扣分估算；输出 HTML/JSON/XLSX 报告。
+
+    输入可以是 JSONL/CSV/XLSX/Parquet 文件或目录；大文件由各进程分段并行读取。"""
+    if engine not in ("local", "dask"):
+        zh = f"--engine 只能是 local 或 dask，得到 {engine!r}"
+        en = f"--engine must be local or dask, got {engine!r}"
+        raise _fail_lang(en if lang == "en" else zh, lang)
+    if scheduler and engine != "dask":
+        zh, en = "--scheduler 需要配合 --engine dask", "--scheduler needs --engine dask"
+        raise _fail_lang(en if lang == "en" else zh, lang)
     if platform:
         try:
             platform = check_platform(platform)
@@ -531,7 +555,8 @@ def audit(
             raise _fail_lang(
                 f"{audit_config}: invalid audit config: {exc}" if lang == "en" else f"审计配置无效 {audit_config}: {exc}", lang
             ) from exc
-    _run_audit_command(paths, out, workers, platform, shop, mapping, formats, mask=not no_mask, lang=lang, config=config)
+    _run_audit_command(paths, out, workers, platform, shop, mapping, formats, mask=not no_mask, lang=lang, config=config,
+                       engine=engine, scheduler=scheduler, parquet=parquet)
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""Streaming chat-log importers: JSONL, CSV/TSV and XLSX → validated `Message` objects.
+"""Streaming chat-log importers: JSONL, CSV/TSV, XLSX and Parquet → validated `Message` objects.
 
 Files are read in 1 MiB chunks (XLSX through openpyxl's read-only mode), so a multi-gigabyte export
 never sits in memory. Every data row ends up as exactly one of: a Message, or a `Reject` (file,
@@ -64,7 +64,7 @@ SAMPLE_REJECTS = 50
 # A quoted CSV field spanning more physical lines than this is a broken (unclosed) quote.
 MAX_RECORD_LINES = 100
 SUPPORTED_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "csv",
-                      ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+                      ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet"}
 
 # --- rejects and statistics -------------------------------------------------------------------
 
@@ -525,17 +525,26 @@ def _utf8_lines(data: bytes, first_line: int, mixed: set[int]) -> None:
 
 
 def _decoded_lines(fh: io.BufferedReader, codec: str, bad: set[int], advance: Callable[[int], None],
-                   mixed: set[int] | None = None) -> Iterator[str]:
+                   mixed: set[int] | None = None, first_line: int = 1, limit: int | None = None) -> Iterator[str]:
     """Lines (with their '\\n') of a binary file, decoded chunk-wise.
 
     A line that does not decode is yielded with its bad bytes escaped (\\xNN) and its 1-based number
     added to `bad`, so the row that contains it is rejected instead of crashing the import. With
     `mixed` (GB18030 files), lines that are UTF-8 instead are numbered there (see `_utf8_lines`).
+    The parallel reader starts at a line boundary inside the file: `first_line` is the number of the
+    line there, and `limit` the bytes to read (its span ends on a line boundary too). Every check is
+    line-local, so a span reads each of its lines exactly as a pass over the whole file does.
     """
-    lineno = 0
+    lineno = first_line - 1
     tail = b""
     while True:
-        chunk = fh.read(CHUNK_SIZE)
+        if limit is None:
+            chunk = fh.read(CHUNK_SIZE)
+        elif limit > 0:
+            chunk = fh.read(min(CHUNK_SIZE, limit))
+            limit -= len(chunk)
+        else:
+            chunk = b""
         if chunk:
             advance(len(chunk))
             data = tail + chunk
@@ -603,6 +612,8 @@ def detect_format(path: Path) -> str:
         head = fh.read(64).lstrip(codecs.BOM_UTF8).lstrip()
     if head.startswith(b"PK"):
         return "xlsx"
+    if head.startswith(b"PAR1"):
+        return "parquet"
     if head.startswith(b"{"):
         return "jsonl"
     return "csv"
@@ -716,21 +727,120 @@ def read_messages(
     sink = _Rejects(str(path), fstats, rejects)
     if fmt == "xlsx":
         return _read_xlsx(path, options, stats, fstats, sink)
+    if fmt == "parquet":
+        return _read_parquet(path, options, stats, fstats, sink)
     if fmt == "jsonl":
         return _read_jsonl(path, options, stats, fstats, sink)
     return _read_csv(path, options, stats, fstats, sink)
 
 
+@dataclass(frozen=True)
+class Span:
+    """A part of one file for the parallel reader (`kefuguard.io.parallel_read`).
+
+    Text files: bytes [start, end) starting on a line boundary, the line there numbered
+    `first_line`. A CSV span reads every record that *starts* before `stop_line` (the next span's
+    first line), whole, even when its quoted field runs past; `skip` lines at `start` are passed over
+    when the previous span's last record turned out to cover them (a re-read). `start == 0` reads
+    from the file's start as `read_messages` does (BOM, header). Parquet: the row groups
+    `row_groups`, whose first row is row `first_line`. XLSX: always the whole workbook.
+    """
+
+    start: int = 0
+    end: int | None = None
+    first_line: int = 1
+    stop_line: int | None = None
+    skip: int = 0
+    codec: str | None = None
+    encoding_label: str = ""
+    delimiter: str = ","
+    header: _Header | None = None
+    row_groups: tuple[int, ...] | None = None
+
+
+class SpanEnd:
+    """Filled while a CSV span is read: the last physical line its records consumed."""
+
+    __slots__ = ("line",)
+
+    def __init__(self) -> None:
+        self.line: int | None = None
+
+
+def read_span(
+    path: str | os.PathLike[str],
+    span: Span,
+    *,
+    platform: str | None = None,
+    shop: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    rejects: RejectSink | None = None,
+    stats: ImportStats | None = None,
+) -> tuple[MessageStream, SpanEnd]:
+    """Stream the messages of one span of a file (see `Span`); row for row what `read_messages`
+    yields for those lines, with the same line numbers, rejects and counts."""
+    path = Path(path)
+    stats = stats if stats is not None else ImportStats()
+    fstats = stats.add_file(path)
+    fmt = detect_format(path)
+    fstats.format = fmt
+    options = _Options(
+        platform=canonical_platform(platform), shop=(shop or "").strip() or None,
+        mapping=check_mapping(mapping), encoding=encoding,
+    )
+    sink = _Rejects(str(path), fstats, rejects)
+    end = SpanEnd()
+    if fmt == "xlsx":
+        return _read_xlsx(path, options, stats, fstats, sink), end
+    if fmt == "parquet":
+        return _read_parquet(path, options, stats, fstats, sink, span.row_groups, span.first_line), end
+    if span.start == 0 and span.skip == 0:
+        if fmt == "jsonl":
+            return _read_jsonl(path, options, stats, fstats, sink, end=span.end), end
+        return _read_csv(path, options, stats, fstats, sink, stop_line=span.stop_line, span_end=end), end
+    if span.codec is None or (fmt == "csv" and span.header is None):
+        raise ValueError("a span inside a file needs the codec (and a CSV file's header) from the planner")
+    fh = path.open("rb")
+    fh.seek(span.start)
+    codec = span.codec
+    fstats.encoding = span.encoding_label or codec
+    where = str(path)
+    limit = None if span.end is None else span.end - span.start
+    advance = (lambda k: stats.advance(fstats, k))  # noqa: E731
+    if fmt == "jsonl":
+        stats.register_source(where, fstats)
+        return MessageStream(_jsonl_rows(fh, codec, options, stats, fstats, sink, where, first_line=span.first_line,
+                                         limit=limit), fh.close), end
+    bad: set[int] = set()
+    mixed: set[int] = set()
+    lines = _decoded_lines(fh, codec, bad, advance, mixed if codec == "gb18030" else None, span.first_line)
+    for _ in range(span.skip):
+        if next(lines, None) is None:
+            break
+    source = _LineSource(lines)
+    source.lineno = span.first_line - 1 + span.skip
+    reader = csv.reader(source, delimiter=span.delimiter)
+    assert span.header is not None
+    f = _CsvFile(reader, source, span.header, span.delimiter, bad, mixed, where)
+    return MessageStream(_csv_rows(fh, f, options, stats, fstats, sink, stop_line=span.stop_line, span_end=end),
+                         fh.close), end
+
+
 class MessageStream:
     """The messages of one file. `close()` releases the file even if iteration never started.
 
-    `records` iterates the same rows as plain field tuples (what the assembler consumes).
+    `records` iterates the same rows as plain field tuples (what the assembler consumes). `info`
+    holds what the parallel reader's planner needs to know about the file (codec, CSV header and
+    delimiter, Parquet row groups), read while the header was checked.
     """
 
-    def __init__(self, records: Iterator[Record], release: Callable[[], None]) -> None:
+    def __init__(self, records: Iterator[Record], release: Callable[[], None],
+                 info: dict[str, Any] | None = None) -> None:
         self.records = records
         self._messages = map(record_message, records)
         self._release = release
+        self.info = info or {}
 
     def __iter__(self) -> Iterator[Message]:
         return self._messages
@@ -791,8 +901,8 @@ class _LineSource:
         self.lineno -= len(lines)
 
 
-def _read_csv(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects
-              ) -> MessageStream:
+def _read_csv(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects,
+              stop_line: int | None = None, span_end: SpanEnd | None = None) -> MessageStream:
     fh, codec = _open_text(path, opt.encoding, fstats)
     bad: set[int] = set()
     mixed: set[int] = set()
@@ -833,7 +943,11 @@ def _read_csv(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, 
         fh.close()
         raise ColumnError(f"{where}: 文件为空（没有表头行）", "empty file (no header row)")
     csv_file = _CsvFile(reader, source, header, delimiter, bad, mixed, where)
-    return MessageStream(_csv_rows(fh, csv_file, opt, stats, fstats, reject), fh.close)
+    info = {"codec": codec, "delimiter": delimiter, "header": header, "data_line": source.lineno + 1}
+    kwargs: dict[str, Any] = {}
+    if stop_line is not None or span_end is not None:  # only then: tests wrap _csv_rows with the plain arguments
+        kwargs = {"stop_line": stop_line, "span_end": span_end}
+    return MessageStream(_csv_rows(fh, csv_file, opt, stats, fstats, reject, **kwargs), fh.close, info)
 
 
 @dataclass
@@ -894,7 +1008,10 @@ def _broken_quote(f: _CsvFile, row: list[Any] | None) -> tuple[str, str] | None:
 
 
 def _csv_rows(fh: io.BufferedReader, f: _CsvFile, opt: _Options, stats: ImportStats, fstats: FileStats,
-              reject: _Rejects) -> Iterator[Record]:
+              reject: _Rejects, stop_line: int | None = None, span_end: SpanEnd | None = None) -> Iterator[Record]:
+    """The data rows of a CSV file. With `stop_line` (the parallel reader), stop before the record
+    that would start on that line or later: a record that starts earlier is read whole, however
+    far past it its quoted field runs; `span_end.line` gets the last line consumed."""
     reader, source, header, bad, mixed, where = f.reader, f.source, f.header, f.bad, f.mixed, f.where
     pending = source.pending
     fstats.ignored_columns = header.ignored
@@ -902,8 +1019,11 @@ def _csv_rows(fh: io.BufferedReader, f: _CsvFile, opt: _Options, stats: ImportSt
     width = header.width
     convert = _Converter(header.columns, width, platform=opt.platform, shop=opt.shop, source_prefix=where)
     end = source.lineno
+    stop = stop_line if stop_line is not None else float("inf")
     try:
         while True:
+            if end + 1 >= stop:
+                break
             pending.clear()
             try:
                 row = next(reader)
@@ -956,11 +1076,13 @@ def _csv_rows(fh: io.BufferedReader, f: _CsvFile, opt: _Options, stats: ImportSt
             fstats.parsed += 1
             yield message
     finally:
+        if span_end is not None:
+            span_end.line = end
         fh.close()
 
 
-def _read_jsonl(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects
-                ) -> MessageStream:
+def _read_jsonl(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects,
+                end: int | None = None) -> MessageStream:
     fh, codec = _open_text(path, opt.encoding, fstats)
     where = str(path)
     start = fh.tell()
@@ -971,11 +1093,13 @@ def _read_jsonl(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats
         raise ColumnError(f"{where}: 这是 JSON 数组，请导出为每行一个对象的 JSONL",
                           "a JSON array cannot be streamed, export JSON Lines (one object per line)")
     stats.register_source(where, fstats)
-    return MessageStream(_jsonl_rows(fh, codec, opt, stats, fstats, reject, where), fh.close)
+    limit = None if end is None else max(0, end - start)
+    return MessageStream(_jsonl_rows(fh, codec, opt, stats, fstats, reject, where, limit=limit), fh.close,
+                         {"codec": codec, "data_start": start})
 
 
 def _jsonl_rows(fh: io.BufferedReader, codec: str, opt: _Options, stats: ImportStats, fstats: FileStats,
-                reject: _Rejects, where: str) -> Iterator[Record]:
+                reject: _Rejects, where: str, first_line: int = 1, limit: int | None = None) -> Iterator[Record]:
     bad: set[int] = set()
     mixed: set[int] = set()
     # One converter per distinct key order: the row is then simply the object's values.
@@ -983,9 +1107,9 @@ def _jsonl_rows(fh: io.BufferedReader, codec: str, opt: _Options, stats: ImportS
     ignored: dict[str, None] = {}
     scan = json.JSONDecoder().scan_once  # the C scanner, without raw_decode's Python wrapper
     lines = _decoded_lines(fh, codec, bad, lambda k: stats.advance(fstats, k),
-                           mixed if codec == "gb18030" else None)
+                           mixed if codec == "gb18030" else None, first_line, limit)
     try:
-        for lineno, line in enumerate(lines, 1):
+        for lineno, line in enumerate(lines, first_line):
             if line.isspace() or not line:
                 fstats.blank += 1
                 continue
@@ -1240,6 +1364,83 @@ def _xlsx_rows(wb: Any, path: Path, sheets: list[tuple[Any, _Header, Any, int | 
         wb.close()
 
 
+PARQUET_BATCH_ROWS = 16384
+
+
+def _read_parquet(path: Path, opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects,
+                  row_groups: tuple[int, ...] | None = None, first_row: int = 1) -> MessageStream:
+    """A Parquet file (pyarrow): column names are the header (mapped like CSV headers, `--map`
+    included); typed cells (timestamps, booleans, numbers) go through the same field checks. Rows
+    are numbered from 1 (the first data row), in file order across row groups."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+        names = [str(n) for n in pf.schema_arrow.names]
+        sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
+    except Exception as exc:  # ArrowInvalid, OSError: not Parquet, or a damaged file
+        raise ColumnError(f"{path}: 不是有效的 Parquet 文件（文件损坏或不完整：{_exc_name(exc)}）",
+                          f"not a valid Parquet file (damaged or incomplete: {_exc_name(exc)})") from None
+    fstats.encoding = "parquet"
+    try:
+        header = _find_header(iter([(0, names)]), opt.mapping, has_platform=opt.platform is not None,
+                              has_shop=opt.shop is not None, stats=fstats, where=str(path))
+    except BaseException:
+        _close_parquet(pf)
+        raise
+    if header is None:
+        _close_parquet(pf)
+        raise ColumnError(f"{path}: Parquet 文件没有列", "Parquet file without columns")
+    groups = tuple(range(len(sizes))) if row_groups is None else tuple(row_groups)
+    info = {"row_groups": sizes, "header": header}
+    return MessageStream(_parquet_rows(pf, path, header, groups, sizes, first_row, opt, stats, fstats, reject),
+                         lambda: _close_parquet(pf), info)
+
+
+def _close_parquet(pf: Any) -> None:
+    close = getattr(pf, "close", None)
+    if close is not None:
+        close()
+
+
+def _parquet_rows(pf: Any, path: Path, header: _Header, groups: tuple[int, ...], sizes: list[int], first_row: int,
+                  opt: _Options, stats: ImportStats, fstats: FileStats, reject: _Rejects) -> Iterator[Record]:
+    where = str(path)
+    stats.register_source(where, fstats)
+    fstats.ignored_columns = header.ignored
+    width = header.width
+    convert = _Converter(header.columns, width, platform=opt.platform, shop=opt.shop, source_prefix=where)
+    total = sum(sizes[g] for g in groups) or 1
+    share = fstats.bytes_total * len(groups) / max(1, len(sizes))
+    line = first_row - 1
+    done = 0
+    try:
+        if groups:
+            for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=list(groups), use_threads=False):
+                columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+                for cells in zip(*columns, strict=True):
+                    line += 1
+                    if _is_blank(cells):
+                        fstats.blank += 1
+                        continue
+                    fstats.read += 1
+                    row = list(cells)
+                    row.append(None)
+                    try:
+                        message = convert(row, line)
+                    except (CellError, TypeError) as exc:
+                        reject(line, _reason(exc), _raw_cells(cells))
+                        continue
+                    fstats.parsed += 1
+                    yield message
+                done += batch.num_rows
+                target = int(share * min(done / total, 1.0))
+                if target > fstats.bytes_read:
+                    stats.advance(fstats, target - fstats.bytes_read)
+    finally:
+        _close_parquet(pf)
+
+
 # --- whole imports ------------------------------------------------------------------------------
 
 
@@ -1324,10 +1525,8 @@ def _guarded(records: Iterator[Record], fstats: FileStats, sink: _Rejects) -> It
     try:
         yield from records
     except Exception as exc:  # any reader failure: one bad file, never the audit
-        fstats.read += 1
-        line = fstats.read + fstats.blank + fstats.preamble + 1
         zh, en = _file_error(exc)
-        sink(line, f"文件读到约第 {line} 行后无法继续（{zh}） file unreadable from about line {line} ({en})", "")
+        failed_part_way(fstats, sink, zh, en)
 
 
 def import_logs(
@@ -1361,41 +1560,11 @@ def import_logs(
     pairs with `raw`); `stats` is complete once the iterator is exhausted. Files in a folder
     that are (or lie under) a path of `exclude` (the audit's own outputs) are skipped.
     """
-    check_mapping(mapping)
-    canonical_platform(platform)
     stats = ImportStats(on_progress=progress)
-    inputs = _expand(paths, stats, exclude)
     kwargs = {"platform": platform, "shop": shop, "mapping": mapping, "encoding": encoding}
-    readable: list[Path] = []
-    unreadable: list[tuple[Path, str, str]] = []
-    for item in inputs:
-        path = item.path
-        fmt = _format_or_none(path)
-        if fmt in ("csv", "jsonl") and _is_empty_text(path):
-            _skip(stats, path, "文件为空，没有可读取的内容", "empty file, nothing to read", status="empty")
-            continue
-        # Opening a reader checks the header; close it straight away, the real pass comes later.
-        try:
-            read_messages(path, stats=ImportStats(), **kwargs).close()
-        except Exception as exc:  # listed with its reason; the other files go on
-            zh, en = _file_error(exc)
-            if item.in_folder and path.suffix.lower() == ".txt" and isinstance(exc, ColumnError):
-                _skip(stats, path, f"不是聊天记录（{zh}）", f"not a chat log ({en})")
-                continue
-            unreadable.append((path, zh, en))
-            continue
-        stats.add_file(path)
-        readable.append(path)
-    if unreadable and not readable:
-        if len(unreadable) == 1:
-            _, zh, en = unreadable[0]
-            raise ColumnError(zh, en)
-        raise ColumnError("没有可读取的文件：" + "；".join(zh for _, zh, _ in unreadable),
-                          "no readable file: " + "; ".join(en for _, _, en in unreadable))
-    for path, zh, en in unreadable:
-        fstats = _skip(stats, path, zh, en, status="unreadable")
-        fstats.read = fstats.rejected = 1
-        fstats.reasons["无法读取的文件"] += 1
+    checked = check_inputs(paths, stats, exclude=exclude, **kwargs)
+    readable = [item.path for item in checked.readable]
+    unreadable = checked.unreadable
 
     def conversations() -> Iterator[Conversation]:
         writer = None
@@ -1407,7 +1576,7 @@ def import_logs(
         try:
             for path, zh, en in unreadable:
                 if sink is not None:
-                    sink(Reject(str(path), 0, f"无法读取的文件：{zh} unreadable file: {en}", ""))
+                    sink(unreadable_reject(path, zh, en))
 
             def records() -> Iterator[Record]:
                 for p in readable:
@@ -1429,6 +1598,87 @@ def import_logs(
     return conversations(), stats
 
 
+@dataclass
+class ReadableFile:
+    """A file whose header checked out, with what its reader learned (`MessageStream.info`)."""
+
+    path: Path
+    format: str
+    encoding: str
+    info: dict[str, Any]
+
+
+@dataclass
+class CheckedInputs:
+    readable: list[ReadableFile]
+    unreadable: list[tuple[Path, str, str]]  # path, why (zh), why (en)
+
+
+def check_inputs(
+    paths: Iterable[str | os.PathLike[str]],
+    stats: ImportStats,
+    *,
+    platform: str | None = None,
+    shop: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+) -> CheckedInputs:
+    """What `import_logs` does before reading a row (shared with the parallel reader's planner):
+    expand folders, list skipped/empty/unreadable files in `stats`, check every header. Raises
+    ColumnError when no file is readable, like `import_logs`."""
+    check_mapping(mapping)
+    canonical_platform(platform)
+    inputs = _expand(paths, stats, exclude)
+    kwargs = {"platform": platform, "shop": shop, "mapping": mapping, "encoding": encoding}
+    readable: list[ReadableFile] = []
+    unreadable: list[tuple[Path, str, str]] = []
+    for item in inputs:
+        path = item.path
+        fmt = _format_or_none(path)
+        if fmt in ("csv", "jsonl") and _is_empty_text(path):
+            _skip(stats, path, "文件为空，没有可读取的内容", "empty file, nothing to read", status="empty")
+            continue
+        # Opening a reader checks the header; close it straight away, the real pass comes later.
+        probe = ImportStats()
+        try:
+            stream = read_messages(path, stats=probe, **kwargs)
+            stream.close()
+        except Exception as exc:  # listed with its reason; the other files go on
+            zh, en = _file_error(exc)
+            if item.in_folder and path.suffix.lower() == ".txt" and isinstance(exc, ColumnError):
+                _skip(stats, path, f"不是聊天记录（{zh}）", f"not a chat log ({en})")
+                continue
+            unreadable.append((path, zh, en))
+            continue
+        stats.add_file(path)
+        fprobe = probe.files[str(path)]
+        readable.append(ReadableFile(path, fprobe.format, fprobe.encoding, stream.info))
+    if unreadable and not readable:
+        if len(unreadable) == 1:
+            _, zh, en = unreadable[0]
+            raise ColumnError(zh, en)
+        raise ColumnError("没有可读取的文件：" + "；".join(zh for _, zh, _ in unreadable),
+                          "no readable file: " + "; ".join(en for _, _, en in unreadable))
+    for path, zh, en in unreadable:
+        fstats = _skip(stats, path, zh, en, status="unreadable")
+        fstats.read = fstats.rejected = 1
+        fstats.reasons["无法读取的文件"] += 1
+    return CheckedInputs(readable, unreadable)
+
+
+def unreadable_reject(path: Path, zh: str, en: str) -> Reject:
+    """The one reject that stands for a file that cannot be read at all (line 0)."""
+    return Reject(str(path), 0, f"无法读取的文件：{zh} unreadable file: {en}", "")
+
+
+def failed_part_way(fstats: FileStats, sink: Callable[[int, str, str], None], zh: str, en: str) -> None:
+    """A file whose reader failed part-way: one reject naming about the line reached (`_guarded`)."""
+    fstats.read += 1
+    line = fstats.read + fstats.blank + fstats.preamble + 1
+    sink(line, f"文件读到约第 {line} 行后无法继续（{zh}） file unreadable from about line {line} ({en})", "")
+
+
 def _format_or_none(path: Path) -> str | None:
     try:
         return detect_format(path)
@@ -1437,6 +1687,7 @@ def _format_or_none(path: Path) -> str | None:
 
 
 __all__ = [
+    "CheckedInputs",
     "FileStats",
     "ImportStats",
     "InputNotFoundError",
@@ -1444,9 +1695,13 @@ __all__ = [
     "Reject",
     "RejectSink",
     "RejectsWriter",
+    "Span",
+    "SpanEnd",
+    "check_inputs",
     "detect_format",
     "import_logs",
     "read_messages",
+    "read_span",
     "reason_in",
     "sniff_encoding",
 ]
