@@ -53,6 +53,12 @@ def test_upload_audit_reports_and_idempotent_reupload(env):
     assert convs["total"] == run["conversations"] and len(convs["items"]) == 5 and convs["next_offset"] == 5
     findings = env.client.get("/v1/findings", headers=h, params={"run_id": run["id"], "severity": "critical"}).json()
     assert findings["total"] > 0 and all(f["severity"] == "critical" for f in findings["items"])
+    # every finding of the run is stored, not only those of the report's worst conversations
+    everything = env.client.get("/v1/findings", headers=h, params={"run_id": run["id"], "limit": 1}).json()
+    assert everything["total"] == run["findings"] == sum(report["findings_by_severity"].values())
+    assert run["summary"]["stored"]["skipped_findings"] == 0
+    with_findings = env.client.get("/v1/conversations", headers=h, params={"flagged": "true", "limit": 1}).json()
+    assert with_findings["total"] > len(report["flagged"])  # more than the report's worst 20 a shop
     metrics = env.client.get("/v1/metrics", headers=h, params={"run_id": run["id"], "period": "total"}).json()
     assert metrics["total"] > 0 and all(m["day"] is None for m in metrics["items"])
     scores = env.client.get("/v1/scores", headers=h, params={"run_id": run["id"]}).json()

@@ -109,6 +109,30 @@ def _failure(exc: BaseException) -> str:
     return f"审计失败（{type(exc).__name__}），详情见服务器日志 / audit failed ({type(exc).__name__}); see the server log"
 
 
+def _every_result(paths: list[Path], options: Any, spill: Path) -> list[Any]:
+    """Each conversation that has findings, audited again with its messages attached.
+
+    The audit's report keeps only the worst conversations of each shop (for the HTML report), but
+    the API lists findings by shop, agent and day: storage needs every one. The conversations are
+    read back from the same files (streamed, spilled to `spill` past the memory budget) and audited
+    one by one with the audit's own config and profiles, so the findings are those of the run."""
+    from kefuguard.checker import get_checker
+    from kefuguard.conversation.checks import audit_conversation
+    from kefuguard.io.importers import import_logs
+
+    spill.mkdir(parents=True, exist_ok=True)
+    conversations, _stats = import_logs(paths, platform=options.platform, shop=options.shop,
+                                        mapping=options.mapping, encoding=options.encoding, spill_dir=spill)
+    out = []
+    for conv in conversations:
+        result = audit_conversation(conv, get_checker(conv.platform), options.config,
+                                    options.profiles.get(conv.platform))
+        if result.findings:
+            result.messages = list(conv.messages)
+            out.append(result)
+    return out
+
+
 def _run(db: Any, tenant_id: int, run_id: int, spec: dict[str, Any], folder: Path, workers: int,
          progress: _Progress) -> list[dict[str, Any]]:
     from kefuguard.audit import AuditOptions, run_audit
@@ -147,9 +171,10 @@ def _run(db: Any, tenant_id: int, run_id: int, spec: dict[str, Any], folder: Pat
     write_json(report, out / "report.json", mask_pii=masked)
     write_html(report, out / "report.html", mask_pii=masked)
     write_xlsx(report, out / "report.xlsx", mask_pii=masked)
+    every = _every_result(paths, options, folder / "spill")  # every finding, not only the report's worst
     progress.set(0.93, force=True)
     with db.session(immediate=True) as s:  # reads, then writes: take SQLite's write lock first
-        stored = record_audit_report(s, tenant_id, run_id, report)
+        stored = record_audit_report(s, tenant_id, run_id, report, results=every)
         _store_artefacts(s, tenant_id, run_id, out)
     with db.session(immediate=True) as s:
         run = s.get(AuditRun, run_id)
