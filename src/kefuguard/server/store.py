@@ -485,12 +485,7 @@ class Store:
                      .join(Shop, and_(Shop.tenant_id == Metric.tenant_id, Shop.id == Metric.shop_id))
                      .outerjoin(Agent, and_(Agent.tenant_id == Metric.tenant_id, Agent.id == Metric.agent_id))
                      .where(Metric.tenant_id == tenant_id))
-            if f.run_id is not None:
-                query = query.where(Metric.run_id == f.run_id)
-            if f.shop_id is not None:
-                query = query.where(Metric.shop_id == f.shop_id)
-            if f.agent_id is not None:
-                query = query.where(Metric.agent_id == f.agent_id)
+            query = _run_shop_agent(query, Metric, f)
             if f.day_from is not None:
                 query = query.where(Metric.day >= f.day_from)
             if f.day_to is not None:
@@ -522,12 +517,7 @@ class Store:
                      .join(AuditRun, and_(AuditRun.tenant_id == AgentScore.tenant_id, AuditRun.id == AgentScore.run_id))
                      .outerjoin(Agent, and_(Agent.tenant_id == AgentScore.tenant_id, Agent.id == AgentScore.agent_id))
                      .where(AgentScore.tenant_id == tenant_id))
-            if f.run_id is not None:
-                query = query.where(AgentScore.run_id == f.run_id)
-            if f.shop_id is not None:
-                query = query.where(AgentScore.shop_id == f.shop_id)
-            if f.agent_id is not None:
-                query = query.where(AgentScore.agent_id == f.agent_id)
+            query = _run_shop_agent(query, AgentScore, f)
             start, end = _day_bounds(f.day_from, f.day_to)
             if start is not None:
                 query = query.where(AuditRun.created_at >= start)
@@ -613,6 +603,14 @@ class Store:
             total = _count(s, query)
             rows = s.scalars(query.order_by(AlertDelivery.id.desc()).limit(limit).offset(offset))
             return [_delivery_json(d) for d in rows], total
+
+
+def _run_shop_agent(query, table, f):
+    """`query` narrowed by the filter's run, shop and agent, on a table that has all three columns."""
+    for column, value in (("run_id", f.run_id), ("shop_id", f.shop_id), ("agent_id", f.agent_id)):
+        if value is not None:
+            query = query.where(getattr(table, column) == value)
+    return query
 
 
 def _key_json(key: ApiKey) -> dict:
