@@ -22,7 +22,8 @@ ENGINE = (
 )
 SERVICE = ("kefuguard.storage", "kefuguard.server", "kefuguard.alerts", "kefuguard.cli_server")
 ABOVE_ENGINE = ("kefuguard.io", "kefuguard.conversation", "kefuguard.audit", "kefuguard.cli", "kefuguard.cli_calc",
-                "kefuguard.semantic", "kefuguard.quiz", "kefuguard.cli_assist", "kefuguard.cli_extension", *SERVICE)
+                "kefuguard.semantic", "kefuguard.quiz", "kefuguard.cli_assist", "kefuguard.cli_extension",
+                "kefuguard.cli_kpi", "kefuguard.sales", *SERVICE)
 ABOVE_CONVERSATION = ("kefuguard.io", "kefuguard.audit", "kefuguard.cli", "kefuguard.cli_calc", *SERVICE)
 ABOVE_STORAGE = ("kefuguard.server", "kefuguard.cli", "kefuguard.cli_calc", "kefuguard.cli_server")
 CONTRACTS = [

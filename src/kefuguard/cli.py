@@ -17,6 +17,7 @@ from rich.text import Text
 from kefuguard.cli_assist import add_assist_commands, add_tone
 from kefuguard.cli_calc import calc_app
 from kefuguard.cli_extension import add_extension_commands
+from kefuguard.cli_kpi import add_kpi_commands
 from kefuguard.cli_server import add_server_commands
 from kefuguard.findings import CheckResult
 from kefuguard.rules.loader import RulePackError, check_platform, load_packs
@@ -576,6 +577,7 @@ app.add_typer(calc_app, name="calc")  # compensation calculators live in their o
 add_server_commands(app)  # serve, keys, db: cli_server.py (imports the server only when run)
 add_assist_commands(app)  # scripts search, quiz: cli_assist.py (imports the models only when run)
 add_extension_commands(app)  # extension pack|path: cli_extension.py (the browser extension in extension/)
+add_kpi_commands(app)  # kpi: cli_kpi.py (sales KPIs from chats + orders; imports io/sales only when run)
 
 
 def main() -> None:  # pragma: no cover

@@ -1,0 +1,305 @@
+"""Sales and after-sales KPIs per agent, shop, platform and day (询单转化率, 落实率, 客单价, 售后时长 …).
+
+Definitions (docs/kpi.md has them in full, in Chinese and English):
+
+* 询单人数 consulted: distinct buyers in pre-sales consultations (see `profiles`), by consultation day.
+* 询单转化率 conversion_rate: consulted buyers with a paid order credited to that consultation
+  (to that agent, on agent rows) / consulted buyers.
+* 下单人数 ordered / 付款人数 paid: distinct buyers with an order / a paid order, by the order's
+  creation day; on agent rows only orders credited to the agent. 落实率 fulfilment_rate = paid / ordered.
+* 销售额 sales: sum of paid orders' amounts; 客单价 avg_order_value = sales / paid buyers;
+  items_per_order = items in paid orders / paid orders (关联销售).
+* 静默下单 silent: orders without a crediting consultation; counted apart, in shop/platform rows only.
+* After-sales, grouped like their order: 售后处理时长 handling_hours = mean request→finish hours
+  of finished after-sales records; 退款完结时长 refund_hours = the same for those whose status is a
+  completed refund; 品质退款率 quality_refund_rate and dispute_rate = paid orders with a quality /
+  disputed record / paid orders.
+
+A row with `day=None` totals all days (distinct buyers over the period).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from kefuguard.conversation.model import SHANGHAI, Conversation, Message, Role
+from kefuguard.conversation.results import MetricResult
+from kefuguard.sales.models import Order, Refund
+from kefuguard.sales.profiles import AttributionProfile, get_profile
+
+Buyer = tuple[str, str, str]  # platform, shop, buyer
+UnitKey = tuple[str, str, str, dt.date]
+
+METRIC_TITLES = {
+    "conversion_rate": "询单转化率", "fulfilment_rate": "落实率", "avg_order_value": "客单价",
+    "items_per_order": "件/单", "handling_hours": "售后处理时长", "refund_hours": "退款完结时长",
+    "quality_refund_rate": "品质退款率", "dispute_rate": "纠纷率",
+}
+
+
+def _day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(SHANGHAI).date()
+
+
+@dataclass
+class _Unit:
+    key: UnitKey
+    first_buyer_at: dt.datetime | None = None
+    texts: list[str] = field(default_factory=list)
+    replies: list[tuple[dt.datetime, str]] = field(default_factory=list)
+    after_sales: bool = False
+
+    @property
+    def agents(self) -> set[str]:
+        return {agent for _, agent in self.replies}
+
+
+@dataclass
+class _Acc:
+    consulted: set[tuple[str, str]] = field(default_factory=set)
+    converted: set[tuple[str, str]] = field(default_factory=set)
+    after_sales: set[tuple[str, str]] = field(default_factory=set)
+    ordered: set[tuple[str, str]] = field(default_factory=set)
+    paid: set[tuple[str, str]] = field(default_factory=set)
+    silent: set[tuple[str, str]] = field(default_factory=set)
+    orders: int = 0
+    paid_orders: int = 0
+    items: int = 0
+    sales: float = 0.0
+    silent_sales: float = 0.0
+    refunds: int = 0
+    handling: list[float] = field(default_factory=list)
+    refund_done: list[float] = field(default_factory=list)
+    quality_orders: set[str] = field(default_factory=set)
+    dispute_orders: set[str] = field(default_factory=set)
+
+
+class KpiRow(BaseModel):
+    """KPIs of one agent / shop / platform on one day (day None: the whole period)."""
+
+    level: str  # agent | shop | platform
+    platform: str
+    shop: str = ""
+    agent_id: str = ""
+    day: dt.date | None = None
+    consulted: int = 0
+    converted: int = 0
+    after_sales_consulted: int = 0
+    ordered: int = 0
+    paid: int = 0
+    silent_ordered: int = 0
+    orders: int = 0
+    paid_orders: int = 0
+    items: int = 0
+    sales: float = 0.0
+    silent_sales: float = 0.0
+    conversion_rate: float | None = None
+    fulfilment_rate: float | None = None
+    avg_order_value: float | None = None
+    items_per_order: float | None = None
+    refunds: int = 0
+    handling_hours: float | None = None
+    refund_hours: float | None = None
+    quality_refund_rate: float | None = None
+    dispute_rate: float | None = None
+    results: list[MetricResult] = []
+
+
+class KpiReport(BaseModel):
+    profile: str
+    rows: list[KpiRow]
+    orders: int = 0
+    silent_orders: int = 0
+    refunds: int = 0
+    unmatched_refunds: int = 0
+
+    def row(self, level: str, platform: str, shop: str = "", agent_id: str = "",
+            day: dt.date | None = None) -> KpiRow | None:
+        for r in self.rows:
+            if (r.level, r.platform, r.shop, r.agent_id, r.day) == (level, platform, shop, agent_id, day):
+                return r
+        return None
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return None if not den else num / den
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _keys(platform: str, shop: str, agent: str | None, day: dt.date) -> list[tuple[str, str, str, str, Any]]:
+    out: list[tuple[str, str, str, str, Any]] = []
+    for d in (day, None):
+        out.append(("platform", platform, "", "", d))
+        out.append(("shop", platform, shop, "", d))
+        if agent:
+            out.append(("agent", platform, shop, agent, d))
+    return out
+
+
+def _messages(chats: Iterable[Message | Conversation]) -> Iterable[Message]:
+    for item in chats:
+        if isinstance(item, Conversation):
+            yield from item.messages
+        else:
+            yield item
+
+
+def compute_kpis(chats: Iterable[Message | Conversation], orders: Iterable[Order], refunds: Iterable[Refund] = (),
+                 profile: AttributionProfile | str | None = None) -> KpiReport:
+    """Join chats, orders and refunds and compute every KPI row (see the module docstring)."""
+    prof = get_profile(profile) if isinstance(profile, str) else (profile or get_profile())
+    order_list = list(orders)
+    units: dict[UnitKey, _Unit] = {}
+    for m in _messages(chats):
+        if not m.buyer_id:
+            continue
+        key = (m.platform, m.shop, m.buyer_id, _day(m.sent_at))
+        unit = units.get(key)
+        if unit is None:
+            unit = units[key] = _Unit(key)
+        if m.role is Role.buyer:
+            if unit.first_buyer_at is None or m.sent_at < unit.first_buyer_at:
+                unit.first_buyer_at = m.sent_at
+            unit.texts.append(m.text)
+        elif m.is_manual_reply and m.agent_id:
+            unit.replies.append((m.sent_at, m.agent_id))
+
+    paid_at: dict[Buyer, list[dt.datetime]] = defaultdict(list)
+    for o in order_list:
+        if o.paid_at is not None:
+            paid_at[(o.platform, o.shop, o.buyer_id)].append(o.paid_at)
+
+    consultations = [u for u in units.values() if u.first_buyer_at is not None and u.replies]
+    replies: dict[Buyer, list[tuple[dt.datetime, str, UnitKey]]] = defaultdict(list)
+    for u in consultations:
+        buyer = u.key[:3]
+        asks = any(word in text for text in u.texts for word in prof.after_sales_keywords)
+        prior = any(t < u.first_buyer_at for t in paid_at.get(buyer, ()))  # type: ignore[operator]
+        u.after_sales = asks and (prior or not prof.after_sales_needs_prior_order)
+        if not u.after_sales:
+            replies[buyer].extend((t, agent, u.key) for t, agent in u.replies)
+    for lst in replies.values():
+        lst.sort(key=lambda r: r[0])
+
+    credited: dict[str, tuple[str, UnitKey] | None] = {}
+    converted_pairs: set[tuple[UnitKey, str]] = set()
+    for o in order_list:
+        start = prof.window_start(o.created_at)
+        hit = None
+        for t, agent, ukey in replies.get((o.platform, o.shop, o.buyer_id), ()):
+            if t > o.created_at:
+                break
+            if t >= start:
+                hit = (agent, ukey)
+        credited[o.order_id] = hit
+        if hit is not None and o.paid:
+            converted_pairs.add((hit[1], hit[0]))
+    converted_units = {ukey for ukey, _ in converted_pairs}
+
+    acc: dict[tuple[str, str, str, str, Any], _Acc] = defaultdict(_Acc)
+    for u in consultations:
+        platform, shop, buyer, day = u.key
+        who = (shop, buyer)
+        for k in _keys(platform, shop, None, day):
+            a = acc[k]
+            if u.after_sales:
+                a.after_sales.add(who)
+            else:
+                a.consulted.add(who)
+                if u.key in converted_units:
+                    a.converted.add(who)
+        for agent in u.agents:
+            for d in (day, None):
+                a = acc[("agent", platform, shop, agent, d)]
+                if u.after_sales:
+                    a.after_sales.add(who)
+                else:
+                    a.consulted.add(who)
+                    if (u.key, agent) in converted_pairs:
+                        a.converted.add(who)
+
+    by_id: dict[str, Order] = {}
+    silent_orders = 0
+    for o in order_list:
+        by_id.setdefault(o.order_id, o)
+        hit = credited[o.order_id]
+        silent_orders += hit is None
+        who = (o.shop, o.buyer_id)
+        for k in _keys(o.platform, o.shop, hit[0] if hit else None, _day(o.created_at)):
+            a = acc[k]
+            a.ordered.add(who)
+            a.orders += 1
+            if hit is None:
+                a.silent.add(who)
+            if o.paid:
+                a.paid.add(who)
+                a.paid_orders += 1
+                a.items += o.items
+                a.sales += o.amount
+                if hit is None:
+                    a.silent_sales += o.amount
+
+    refund_list = list(refunds)
+    unmatched = 0
+    for r in refund_list:
+        order = by_id.get(r.order_id)
+        if order is None:
+            unmatched += 1
+            continue
+        hit = credited[order.order_id]
+        done = any(w in r.status.lower() for w in prof.refund_done_words)
+        for k in _keys(order.platform, order.shop, hit[0] if hit else None, _day(order.created_at)):
+            a = acc[k]
+            a.refunds += 1
+            if r.hours is not None:
+                a.handling.append(r.hours)
+                if done:
+                    a.refund_done.append(r.hours)
+            if r.is_quality and order.paid:
+                a.quality_orders.add(order.order_id)
+            if r.dispute and order.paid:
+                a.dispute_orders.add(order.order_id)
+
+    rows = [_row(k, a, prof) for k, a in acc.items()]
+    order = {"platform": 0, "shop": 1, "agent": 2}
+    rows.sort(key=lambda r: (order[r.level], r.platform, r.shop, r.agent_id, r.day is None, r.day or dt.date.min))
+    return KpiReport(profile=prof.name, rows=rows, orders=len(order_list), silent_orders=silent_orders,
+                     refunds=len(refund_list), unmatched_refunds=unmatched)
+
+
+def _row(key: tuple[str, str, str, str, Any], a: _Acc, prof: AttributionProfile) -> KpiRow:
+    level, platform, shop, agent, day = key
+    row = KpiRow(
+        level=level, platform=platform, shop=shop, agent_id=agent, day=day,
+        consulted=len(a.consulted), converted=len(a.converted), after_sales_consulted=len(a.after_sales),
+        ordered=len(a.ordered), paid=len(a.paid), silent_ordered=len(a.silent), orders=a.orders,
+        paid_orders=a.paid_orders, items=a.items, sales=round(a.sales, 2), silent_sales=round(a.silent_sales, 2),
+        conversion_rate=_ratio(len(a.converted), len(a.consulted)),
+        fulfilment_rate=_ratio(len(a.paid), len(a.ordered)),
+        avg_order_value=None if not a.paid else round(a.sales / len(a.paid), 2),
+        items_per_order=_ratio(a.items, a.paid_orders),
+        refunds=a.refunds, handling_hours=_mean(a.handling), refund_hours=_mean(a.refund_done),
+        quality_refund_rate=_ratio(len(a.quality_orders), a.paid_orders),
+        dispute_rate=_ratio(len(a.dispute_orders), a.paid_orders),
+    )
+    nums = {"conversion_rate": (len(a.converted), len(a.consulted))}
+    for t in prof.thresholds:
+        if day is None or t.platform != platform or level not in t.levels:
+            continue
+        value = getattr(row, t.metric)
+        num, den = nums.get(t.metric, (None, None))
+        row.results.append(MetricResult(
+            metric=t.metric, title=METRIC_TITLES.get(t.metric, t.metric), platform=platform, shop=shop,
+            agent_id=agent or None, day=day, value=value, threshold=t.threshold, comparison=t.comparison,
+            passed=None if value is None else t.judge(value), numerator=num, denominator=den, note=t.source,
+        ))
+    return row

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from kefuguard.cli import app
+from tests.sales.data import write_all
+
+
+def test_kpi_json(tmp_path):
+    chats, orders, refunds = write_all(tmp_path)
+    result = CliRunner().invoke(app, ["kpi", str(chats), "--orders", str(orders), "--refunds", str(refunds), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["profile"], data["orders"], data["silent_orders"]) == ("last_manual_24h", 10, 4)
+    shop = next(r for r in data["rows"] if r["level"] == "shop" and r["shop"] == "拼店" and r["day"] == "2024-05-01")
+    assert shop["conversion_rate"] == 0.5 and shop["results"][0]["passed"] is True
+    assert data["import"]["orders"]["accepted"] == 10 and data["import"]["refunds"]["accepted"] == 3
+
+
+def test_kpi_table_and_profile(tmp_path):
+    chats, orders, _ = write_all(tmp_path)
+    result = CliRunner().invoke(app, ["kpi", str(chats), "--orders", str(orders), "--profile", "same_day"])
+    assert result.exit_code == 0, result.output
+    assert "same_day" in result.output and "静默下单 5" in result.output
+    bad = CliRunner().invoke(app, ["kpi", str(chats), "--orders", str(orders), "--profile", "nope"])
+    assert bad.exit_code == 2 and "unknown attribution profile" in bad.output
