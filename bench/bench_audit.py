@@ -69,6 +69,10 @@ else:
         options = AuditOptions(out_dir=Path(out), workers=1 if mode == "audit1" else 0)
     elif mode == "serialN":  # the current path: this process reads and groups, the workers audit
         options = AuditOptions(out_dir=Path(out), workers=0, reader="serial")
+    elif mode in ("semantic1", "semanticN"):  # the tone and off-topic checks on (kefuguard[semantic])
+        from kefuguard.conversation.config import AuditConfig
+        options = AuditOptions(out_dir=Path(out), workers=1 if mode == "semantic1" else 0,
+                               config=AuditConfig(semantic_checks=True))
     else:  # parN: the parallel reader with N workers
         options = AuditOptions(out_dir=Path(out), workers=int(mode[3:]), reader="parallel")
     report = run_audit([path], options)
@@ -131,6 +135,8 @@ def main() -> None:
             "import": "import only (parse + validate + group)",
             "audit1": "full audit, 1 process",
             "auditN": f"full audit, all cores ({cores})",
+            "semantic1": "full audit + semantic checks (tone, off-topic), 1 process",
+            "semanticN": f"full audit + semantic checks (tone, off-topic), all cores ({cores})",
         }
         rows = []
         for mode in args.modes.split(","):
@@ -147,7 +153,7 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for label, r in rows:
-        n_workers = cores if label.startswith("full audit, all") else 0
+        n_workers = cores if "all cores" in label else 0
         worker = f"{r['worker_mb']:.0f}" if n_workers else "—"
         total = r["parent_mb"] + n_workers * r["worker_mb"]
         lines.append(
