@@ -211,25 +211,11 @@ class Store:
 
     def prepare_settings(self, tenant_id: int, shop_id: int, data: dict[str, Any]) -> ShopSettings:
         """The settings as they will be stored: shop_id and platform default to the shop's."""
-        from kefuguard.shop import parse_settings
-        from kefuguard.storage.settings import default_shop_id
+        from kefuguard.storage.settings import settings_for_shop
         from kefuguard.storage.tenants import get_shop
 
         with self.db.session() as s:
-            shop = get_shop(s, tenant_id, shop_id)
-            data = dict(data)
-            data.setdefault("platform", shop.platform)
-            data.setdefault("shop_id", default_shop_id(shop.external_id, shop.id))
-            settings = parse_settings(data)
-            if settings.platform != shop.platform:
-                from kefuguard.shop import ShopSettingsError
-
-                raise ShopSettingsError(
-                    f"店铺在 {shop.platform} 平台，设置却是 {settings.platform} 平台的",
-                    f"the shop is on {shop.platform}; these settings are for {settings.platform}",
-                    field="platform", value=settings.platform,
-                )
-            return settings
+            return settings_for_shop(get_shop(s, tenant_id, shop_id), data)
 
     def put_settings(self, tenant_id: int, shop_id: int, settings: ShopSettings, who: str,
                      expected_version: int | None) -> int:

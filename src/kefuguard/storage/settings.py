@@ -9,6 +9,7 @@ SettingsConflictError (and with `expected_version`, the server can offer If-Matc
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from kefuguard.shop import SHOP_ID, ShopChecker, ShopSettings, ShopSettingsError, parse_settings
 from kefuguard.storage.errors import SettingsConflictError
-from kefuguard.storage.models import ShopSettingsChange, ShopSettingsRecord
+from kefuguard.storage.models import Shop, ShopSettingsChange, ShopSettingsRecord
 from kefuguard.storage.tenants import get_shop
 from kefuguard.storage.types import utcnow
 
@@ -69,6 +70,22 @@ def get_shop_settings(session: Session, tenant_id: int, shop_id: int) -> ShopSet
     ).one_or_none()
 
 
+def settings_for_shop(shop: Shop, settings: Mapping[str, Any] | ShopSettings) -> ShopSettings:
+    """The settings validated for this shop: `platform` and `shop_id` default to the shop's, and a
+    different platform is refused (ShopSettingsError naming the field)."""
+    data = settings.model_dump(mode="json") if isinstance(settings, ShopSettings) else dict(settings)
+    data.setdefault("platform", shop.platform)
+    data.setdefault("shop_id", default_shop_id(shop.external_id, shop.id))
+    model = parse_settings(data)
+    if model.platform != shop.platform:
+        raise ShopSettingsError(
+            f"店铺在 {shop.platform} 平台，设置却是 {model.platform} 平台的",
+            f"the shop is on {shop.platform}; these settings are for {model.platform}",
+            field="platform", value=model.platform,
+        )
+    return model
+
+
 def put_shop_settings(
     session: Session,
     tenant_id: int,
@@ -89,17 +106,7 @@ def put_shop_settings(
     the current version. `expected_version` (the version the caller read; 0: none yet) makes the
     write fail with SettingsConflictError if someone else saved in between.
     """
-    shop = get_shop(session, tenant_id, shop_id)
-    data = settings.model_dump(mode="json") if isinstance(settings, ShopSettings) else dict(settings)
-    data.setdefault("platform", shop.platform)
-    data.setdefault("shop_id", default_shop_id(shop.external_id, shop.id))
-    model = parse_settings(data)
-    if model.platform != shop.platform:
-        raise ShopSettingsError(
-            f"店铺在 {shop.platform} 平台，设置却是 {model.platform} 平台的",
-            f"the shop is on {shop.platform}; these settings are for {model.platform}",
-            field="platform", value=model.platform,
-        )
+    model = settings_for_shop(get_shop(session, tenant_id, shop_id), settings)
     if check_rules:
         ShopChecker(model)  # compiles the overlay: unknown rule ids raise ShopSettingsError
     new = model.model_dump(mode="json")
