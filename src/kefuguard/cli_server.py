@@ -26,6 +26,18 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _tenant_id(session, name: str) -> int:
+    """The id of the tenant called `name`; a clear error (exit 2) when there is none."""
+    from sqlalchemy import select
+
+    from kefuguard.storage.models import Tenant
+
+    tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == name.strip()))
+    if tenant_id is None:
+        raise _fail(f"没有租户 {name!r}")
+    return tenant_id
+
+
 def _database(url: str | None, *, migrate: bool = True):
     from kefuguard.storage.db import Database
 
@@ -142,17 +154,12 @@ def keys_list(
     database_url: DatabaseOpt = None,
 ) -> None:
     """列出租户的密钥（只显示前缀，不显示密钥本身）。"""
-    from sqlalchemy import select
-
     from kefuguard.storage.keys import list_api_keys
-    from kefuguard.storage.models import Tenant
 
     db = _database(database_url)
     try:
         with db.session() as s:
-            tenant_id = s.scalar(select(Tenant.id).where(Tenant.name == tenant.strip()))
-            if tenant_id is None:
-                raise _fail(f"没有租户 {tenant!r}")
+            tenant_id = _tenant_id(s, tenant)
             for k in list_api_keys(s, tenant_id, include_revoked=include_revoked):
                 state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
                 agent = f" agent={k.agent_id}" if k.agent_id else ""
@@ -168,18 +175,13 @@ def keys_revoke(
     database_url: DatabaseOpt = None,
 ) -> None:
     """吊销密钥（运行中的服务最多 5 秒后拒绝它）。"""
-    from sqlalchemy import select
-
     from kefuguard.storage.errors import NotFoundError
     from kefuguard.storage.keys import revoke_api_key
-    from kefuguard.storage.models import Tenant
 
     db = _database(database_url)
     try:
         with db.session() as s:
-            tenant_id = s.scalar(select(Tenant.id).where(Tenant.name == tenant.strip()))
-            if tenant_id is None:
-                raise _fail(f"没有租户 {tenant!r}")
+            tenant_id = _tenant_id(s, tenant)
             try:
                 done = revoke_api_key(s, tenant_id, key_id)
             except NotFoundError as exc:
