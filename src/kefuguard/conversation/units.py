@@ -140,21 +140,21 @@ def reply_time(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
     limit = config.slow_reply_seconds(ctx.platform)
     times = ctx.times
     for t in ctx.reply_turns():
+        if t.outcome == "unanswered":
+            continue
+        number = ctx.turn_number(t.first_message)
         if t.outcome == "answered":
             wait, at = t.response_seconds, t.reply_message
-        elif t.outcome == "bot":  # the metrics drop it; was the person who came after the bot late?
-            reply = ctx.turns[ctx.turn_number(t.first_message)].reply
+        else:  # a bot closed it and the metrics drop it; was the person who came after the bot late?
+            reply = ctx.turns[number].reply
             if reply is None or reply < t.first_message:
                 continue  # never answered by a person: missed_reply records the skip
             wait, at = times[reply] - t.start.timestamp(), reply
-        else:
-            continue
         if wait is None or wait <= limit or not ctx.in_assessment_hours(t.start):
             continue
         detail = f"买家等待{minutes(wait)}才获回复（标准{minutes(limit)}）"
-        if t.first_message != ctx.turns[ctx.turn_number(t.first_message)].first:
+        if t.first_message != ctx.turns[number].first:
             detail += "；机器人接待后买家再次询问，从该消息起计时"
-        number = ctx.turn_number(t.first_message)
         skip = ctx.scope_of(t)
         hits.append(Hit(t.first_message if skip else at, detail, order=(AT_TURN, number, 0), skip=skip))
     return hits
