@@ -698,6 +698,21 @@ def preview_text(text: str, limit: int = PREVIEW_CHARS) -> str:
 # --- readers ------------------------------------------------------------------------------------
 
 
+def _open_file(path, platform, shop, mapping, encoding, rejects, stats):
+    """What reading one file (or one span of it) starts with: its stats entry, format, options
+    and reject sink; shared by `read_messages` and the span reader."""
+    path = Path(path)
+    stats = stats if stats is not None else ImportStats()
+    fstats = stats.add_file(path)
+    fmt = detect_format(path)
+    fstats.format = fmt
+    options = _Options(
+        platform=canonical_platform(platform), shop=(shop or "").strip() or None,
+        mapping=check_mapping(mapping), encoding=encoding,
+    )
+    return path, stats, fstats, fmt, options, _Rejects(str(path), fstats, rejects)
+
+
 def read_messages(
     path: str | os.PathLike[str],
     *,
@@ -715,16 +730,7 @@ def read_messages(
     bad row goes to `rejects`; counts go to `stats` (pass one to read them afterwards).
     Raises ColumnError before yielding anything if the file has no usable header.
     """
-    path = Path(path)
-    stats = stats if stats is not None else ImportStats()
-    fstats = stats.add_file(path)
-    fmt = detect_format(path)
-    fstats.format = fmt
-    options = _Options(
-        platform=canonical_platform(platform), shop=(shop or "").strip() or None,
-        mapping=check_mapping(mapping), encoding=encoding,
-    )
-    sink = _Rejects(str(path), fstats, rejects)
+    path, stats, fstats, fmt, options, sink = _open_file(path, platform, shop, mapping, encoding, rejects, stats)
     if fmt == "xlsx":
         return _read_xlsx(path, options, stats, fstats, sink)
     if fmt == "parquet":
@@ -780,16 +786,7 @@ def read_span(
 ) -> tuple[MessageStream, SpanEnd]:
     """Stream the messages of one span of a file (see `Span`); row for row what `read_messages`
     yields for those lines, with the same line numbers, rejects and counts."""
-    path = Path(path)
-    stats = stats if stats is not None else ImportStats()
-    fstats = stats.add_file(path)
-    fmt = detect_format(path)
-    fstats.format = fmt
-    options = _Options(
-        platform=canonical_platform(platform), shop=(shop or "").strip() or None,
-        mapping=check_mapping(mapping), encoding=encoding,
-    )
-    sink = _Rejects(str(path), fstats, rejects)
+    path, stats, fstats, fmt, options, sink = _open_file(path, platform, shop, mapping, encoding, rejects, stats)
     end = SpanEnd()
     if fmt == "xlsx":
         return _read_xlsx(path, options, stats, fstats, sink), end
