@@ -414,6 +414,14 @@ class AuditOptions:
     split_bytes: int = DEFAULT_SPLIT_BYTES  # input bytes per span a worker reads
     partition_bytes: int = DEFAULT_PARTITION_BYTES  # input bytes per shuffle partition a worker audits
     spill_dir: Path | None = None  # where shuffle partitions go (default: the system temp folder)
+    # sales KPIs and order-based checks (issue 15): order / after-sales exports joined with the chats
+    # (kefuguard.io.orders; rejects go to rejects.csv beside the chats'); KPIs need `orders`
+    orders: list[Path] = field(default_factory=list)
+    refunds: list[Path] = field(default_factory=list)
+    order_mapping: Mapping[str, str] | None = None  # --order-map 列名=字段 for unknown order headers
+    refund_mapping: Mapping[str, str] | None = None  # --refund-map
+    attribution: str = "last_manual_24h"  # kefuguard.sales.profiles name
+    attribution_window_hours: float | None = None  # overrides the profile's window
 
 
 def _worker_count(requested: int) -> int:

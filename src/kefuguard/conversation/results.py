@@ -171,6 +171,59 @@ class ImportSummary(BaseModel):
     rejects_path: str | None = None
 
 
+class KpiRow(BaseModel):
+    """KPIs of one agent / shop / platform on one day (day None: the whole period)."""
+
+    level: str  # agent | shop | platform
+    platform: str
+    shop: str = ""
+    agent_id: str = ""
+    day: dt.date | None = None
+    consulted: int = 0
+    converted: int = 0
+    after_sales_consulted: int = 0
+    ordered: int = 0
+    paid: int = 0
+    silent_ordered: int = 0
+    orders: int = 0
+    paid_orders: int = 0
+    items: int = 0
+    sales: float = 0.0
+    silent_sales: float = 0.0
+    conversion_rate: float | None = None
+    fulfilment_rate: float | None = None
+    avg_order_value: float | None = None
+    items_per_order: float | None = None
+    refunds: int = 0
+    handling_hours: float | None = None
+    refund_hours: float | None = None
+    quality_refund_rate: float | None = None
+    dispute_rate: float | None = None
+    results: list[MetricResult] = []
+
+
+class KpiReport(BaseModel):
+    """Every KPI row of one attribution profile, with the order/refund import counts behind them."""
+
+    profile: str
+    profile_title: str = ""
+    rows: list[KpiRow]
+    orders: int = 0
+    silent_orders: int = 0
+    refunds: int = 0
+    unmatched_refunds: int = 0
+    imports: dict[str, ImportSummary] = Field(
+        default_factory=dict, description="'orders' / 'refunds' → read = accepted + duplicates + rejected, per file"
+    )
+
+    def row(self, level: str, platform: str, shop: str = "", agent_id: str = "",
+            day: dt.date | None = None) -> KpiRow | None:
+        for r in self.rows:
+            if (r.level, r.platform, r.shop, r.agent_id, r.day) == (level, platform, shop, agent_id, day):
+                return r
+        return None
+
+
 class AuditReport(BaseModel):
     """Everything the report writers need."""
 
@@ -198,5 +251,8 @@ class AuditReport(BaseModel):
     daily_metrics: list[MetricResult] = Field(default_factory=list, description="per shop per day")
     all_findings: list[dict] = Field(
         default_factory=list, description="flat rows: shop, agent, conversation, time, rule, severity, text (masked)"
+    )
+    kpis: KpiReport | None = Field(
+        default=None, description="sales/after-sales KPIs when order (and refund) exports were given (issue 15)"
     )
     disclaimer: str = "罚款与扣分为依据规则文本的估算，不代表平台的最终判定。"

@@ -26,10 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
-
 from kefuguard.conversation.model import SHANGHAI, Conversation, Message, Role
-from kefuguard.conversation.results import MetricResult
+from kefuguard.conversation.results import KpiReport, KpiRow, MetricResult
 from kefuguard.sales.models import Order, Refund
 from kefuguard.sales.profiles import AttributionProfile, get_profile
 
@@ -78,53 +76,6 @@ class _Acc:
     refund_done: list[float] = field(default_factory=list)
     quality_orders: set[str] = field(default_factory=set)
     dispute_orders: set[str] = field(default_factory=set)
-
-
-class KpiRow(BaseModel):
-    """KPIs of one agent / shop / platform on one day (day None: the whole period)."""
-
-    level: str  # agent | shop | platform
-    platform: str
-    shop: str = ""
-    agent_id: str = ""
-    day: dt.date | None = None
-    consulted: int = 0
-    converted: int = 0
-    after_sales_consulted: int = 0
-    ordered: int = 0
-    paid: int = 0
-    silent_ordered: int = 0
-    orders: int = 0
-    paid_orders: int = 0
-    items: int = 0
-    sales: float = 0.0
-    silent_sales: float = 0.0
-    conversion_rate: float | None = None
-    fulfilment_rate: float | None = None
-    avg_order_value: float | None = None
-    items_per_order: float | None = None
-    refunds: int = 0
-    handling_hours: float | None = None
-    refund_hours: float | None = None
-    quality_refund_rate: float | None = None
-    dispute_rate: float | None = None
-    results: list[MetricResult] = []
-
-
-class KpiReport(BaseModel):
-    profile: str
-    rows: list[KpiRow]
-    orders: int = 0
-    silent_orders: int = 0
-    refunds: int = 0
-    unmatched_refunds: int = 0
-
-    def row(self, level: str, platform: str, shop: str = "", agent_id: str = "",
-            day: dt.date | None = None) -> KpiRow | None:
-        for r in self.rows:
-            if (r.level, r.platform, r.shop, r.agent_id, r.day) == (level, platform, shop, agent_id, day):
-                return r
-        return None
 
 
 def _ratio(num: float, den: float) -> float | None:
