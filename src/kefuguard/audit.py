@@ -53,7 +53,7 @@ from kefuguard.conversation.results import (
     ShopSummary,
 )
 from kefuguard.conversation.scoring import AgentAccumulator, ExposureAccumulator, rank_agents
-from kefuguard.io.importers import RejectsWriter, import_logs
+from kefuguard.io.importers import InputNotFoundError, RejectsWriter, import_logs
 from kefuguard.io.parallel_read import (
     DEFAULT_PARTITION_BYTES,
     DEFAULT_SPLIT_BYTES,
@@ -69,13 +69,17 @@ from kefuguard.io.parallel_read import (
 )
 from kefuguard.masking import mask_text
 from kefuguard.rules.model import PLATFORMS
+from kefuguard.sales.kpi import KpiCollector
+from kefuguard.sales.models import Order, Refund
+from kefuguard.sales.orderbook import OrderBook
+from kefuguard.sales.profiles import AttributionProfile, get_profile
 
 log = logging.getLogger("kefuguard.audit")
 
 #: Parquet tables an audit writes with `parquet=True` (schemas: kefuguard.io.parquet, docs/scale.md).
 PARQUET_FILES = ("findings.parquet", "scores.parquet", "metrics.parquet", "agents.parquet")
 #: What an audit writes into its output folder (never read back as input).
-OUTPUT_FILES = ("findings.csv", "rejects.csv", "report.html", "report.json", "report.xlsx", *PARQUET_FILES)
+OUTPUT_FILES = ("findings.csv", "rejects.csv", "order_rejects.csv", "report.html", "report.json", "report.xlsx", *PARQUET_FILES)
 
 FINDING_COLUMNS = (
     "shop", "platform", "agent_id", "conversation_id", "sent_at", "check_id", "title", "severity",
@@ -127,6 +131,8 @@ class PartialAudit:
     # finding rows already written as findings.csv text (`pack`): the parent only appends bytes
     findings_csv: bytes = b""
     packed: bool = False
+    # what the sales KPIs need of the chats (only when order exports were given)
+    kpi: KpiCollector | None = None
 
     def add(self, conv: Conversation, result: ConversationResult, mask: bool) -> None:
         shop_key = (result.shop, result.platform)
@@ -224,6 +230,11 @@ class PartialAudit:
         self.score_rows.extend(other.score_rows)
         self.platforms |= other.platforms
         self.packs |= other.packs
+        if other.kpi is not None:
+            if self.kpi is None:
+                self.kpi = other.kpi
+            else:
+                self.kpi.merge(other.kpi)
 
     def pack(self, report_rows: int, keep_rows: bool = False) -> PartialAudit:
         """Where the rows are made (a worker): finding rows as findings.csv text, so the parent
@@ -262,14 +273,32 @@ def _settle_deposit_tie(exp: ExposureAccumulator, result: ConversationResult) ->
 
 # ---------------------------------------------------------------- workers
 
+@dataclass(frozen=True)
+class Commerce:
+    """The order and after-sales exports an audit joins (issue 15): the index the order-based checks
+    read per conversation, and the attribution profile the KPI collectors follow. The parent also
+    keeps the orders and refunds themselves, for the KPIs at the end (`KpiCollector.finish`)."""
+
+    book: OrderBook
+    profile: AttributionProfile
+    orders: list[Order] = field(default_factory=list, repr=False)
+    refunds: list[Refund] = field(default_factory=list, repr=False)
+    imports: dict[str, ImportSummary] = field(default_factory=dict)
+
+    def for_workers(self) -> Commerce:
+        """What a worker needs: the index and the profile, not the records."""
+        return Commerce(self.book, self.profile)
+
+
 _WORKER_CONFIG: AuditConfig | None = None
 _WORKER_PROFILES: dict[str, MetricProfile] | None = None
+_WORKER_COMMERCE: Commerce | None = None
 _WARM = False  # this worker process has built its checkers (and frozen them out of the GC's view)
 
 
-def _init_worker(config: AuditConfig, profiles: dict[str, MetricProfile]) -> None:
-    global _WORKER_CONFIG, _WORKER_PROFILES
-    _WORKER_CONFIG, _WORKER_PROFILES = config, profiles
+def _init_worker(config: AuditConfig, profiles: dict[str, MetricProfile], commerce: Commerce | None = None) -> None:
+    global _WORKER_CONFIG, _WORKER_PROFILES, _WORKER_COMMERCE
+    _WORKER_CONFIG, _WORKER_PROFILES, _WORKER_COMMERCE = config, profiles, commerce
     # long-lived objects (tables, checkers) leave the collector's view; batches clean up after
     # themselves in audit_records_batch
     gc.freeze()
@@ -302,27 +331,39 @@ def audit_batch(
     flagged_per_shop: int = 20,
     thresholds: dict[tuple[str, str], tuple[float, str]] | None = None,
     keep_scores: bool = False,
+    commerce: Commerce | None = None,
 ) -> PartialAudit:
     """Audit a batch of conversations (runs in a worker process or inline)."""
     config = config or _WORKER_CONFIG or AuditConfig()
     profiles = dict(profiles or _WORKER_PROFILES or DEFAULT_PROFILES)
-    partial = PartialAudit(
-        metrics=MetricsAggregator(profiles), flagged_per_shop=flagged_per_shop, thresholds=dict(thresholds or {}),
-        keep_scores=keep_scores,
-    )
+    commerce = commerce or _WORKER_COMMERCE
+    partial = _new_partial(profiles, flagged_per_shop, commerce, thresholds, keep_scores)
     for conv in conversations:
-        _audit_one(partial, conv, config, profiles)
+        _audit_one(partial, conv, config, profiles, commerce)
     return partial.label_packs()
 
 
+def _new_partial(profiles: Mapping[str, MetricProfile], flagged_per_shop: int, commerce: Commerce | None,
+                 thresholds: dict[tuple[str, str], tuple[float, str]] | None = None,
+                 keep_scores: bool = False) -> PartialAudit:
+    return PartialAudit(
+        metrics=MetricsAggregator(dict(profiles)), flagged_per_shop=flagged_per_shop,
+        thresholds=dict(thresholds or {}), keep_scores=keep_scores,
+        kpi=KpiCollector(commerce.profile) if commerce is not None else None,
+    )
+
+
 def _audit_one(partial: PartialAudit, conv: Conversation, config: AuditConfig,
-               profiles: Mapping[str, MetricProfile]) -> None:
+               profiles: Mapping[str, MetricProfile], commerce: Commerce | None = None) -> None:
     cm = partial.metrics.add(conv)  # the turn checks judge the turns these metrics cut
     result = audit_conversation(
-        conv, get_checker(conv.platform), config, profiles.get(conv.platform), cm.turns if cm else None
+        conv, get_checker(conv.platform), config, profiles.get(conv.platform), cm.turns if cm else None,
+        commerce.book.facts(conv) if commerce is not None else None,
     )
     partial.platforms.add(conv.platform)
     partial.add(conv, result, config.mask_pii)
+    if partial.kpi is not None:
+        partial.kpi.add(conv.messages)
 
 
 def audit_partition(
@@ -335,20 +376,21 @@ def audit_partition(
     profiles: Mapping[str, MetricProfile] | None = None,
     batch_messages: int = 4000,
     report_rows: int = 20000,
+    commerce: Commerce | None = None,
 ) -> tuple[PartialAudit, PartitionCounts]:
     """Worker entry point of the parallel reader: group one shuffle partition (every record of its
     conversations) into conversations and audit them; also returns grouping's counts."""
     config = config or _WORKER_CONFIG or AuditConfig()
     profiles = dict(profiles or _WORKER_PROFILES or DEFAULT_PROFILES)
+    commerce = commerce or _WORKER_COMMERCE
     in_pool = _WORKER_CONFIG is not None
     if in_pool:
         _warm_once()
-    partial = PartialAudit(metrics=MetricsAggregator(profiles), flagged_per_shop=flagged_per_shop,
-                           thresholds=dict(thresholds or {}), keep_scores=keep_scores)
+    partial = _new_partial(profiles, flagged_per_shop, commerce, thresholds, keep_scores)
     counts = PartitionCounts()
     done = 0
     for key, records in group_partition(frames, counts, memory_budget=memory_budget):
-        _audit_one(partial, conversation_from_records(key, records), config, profiles)
+        _audit_one(partial, conversation_from_records(key, records), config, profiles, commerce)
         done += len(records)
         if in_pool and done >= batch_messages:
             gc.collect(1)  # as audit_records_batch: young objects only
@@ -491,28 +533,65 @@ def _run_audit(paths, options: AuditOptions, progress) -> AuditReport:
     if options.mask_pii is not None and options.mask_pii != options.config.mask_pii:
         options = replace(options, config=options.config.model_copy(update={"mask_pii": options.mask_pii}))
     rejects_path = out_dir / "rejects.csv"
+    commerce = load_commerce(options, out_dir)
     if options.engine == "dask":
         from kefuguard.audit_dask import run_dask_audit
 
-        return run_dask_audit(paths, options, progress, rejects_path)
+        return run_dask_audit(paths, options, progress, rejects_path, commerce)
     workers = _worker_count(options.workers)
+    initargs = (options.config, options.profiles, commerce.for_workers() if commerce is not None else None)
     if options.reader == "parallel" or (options.reader == "auto" and workers > 1):
         if workers == 1:
-            return _audit_partitioned(paths, options, progress, rejects_path, None, 1)
-        with ProcessPoolExecutor(
-            max_workers=workers, initializer=_init_worker, initargs=(options.config, options.profiles)
-        ) as pool:
-            return _audit_partitioned(paths, options, progress, rejects_path, pool, workers)
+            return _audit_partitioned(paths, options, progress, rejects_path, None, 1, commerce)
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=initargs) as pool:
+            return _audit_partitioned(paths, options, progress, rejects_path, pool, workers, commerce)
     if workers == 1:
-        return _audit_into(paths, options, progress, rejects_path, None)
+        return _audit_into(paths, options, progress, rejects_path, None, commerce)
     # start the workers before reading: forked now they are small (not copies of a parent that
     # holds the whole input), and they build their checkers while the parent parses
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(options.config, options.profiles)
-    ) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=initargs) as pool:
         for warm in [pool.submit(_warm_up) for _ in range(workers)]:
             warm.result()
-        return _audit_into(paths, options, progress, rejects_path, (pool, workers))
+        return _audit_into(paths, options, progress, rejects_path, (pool, workers), commerce)
+
+
+def load_commerce(options: AuditOptions, out_dir: Path) -> Commerce | None:
+    """Read the order and refund exports (rejects to order_rejects.csv); None when none were given."""
+    if not options.orders:
+        if options.refunds:
+            raise ValueError("售后/退款导出需要同时提供订单导出（--orders）：退款按订单号关联买家 "
+                             "refund exports need the order exports too (--orders): refunds reach buyers through orders")
+        return None
+    from kefuguard.io.orders import read_orders, read_refunds
+
+    for path in [*options.orders, *options.refunds]:
+        if not Path(path).exists():
+            raise InputNotFoundError(Path(path))
+    profile = get_profile(options.attribution, **(
+        {"window_hours": options.attribution_window_hours} if options.attribution_window_hours else {}))
+    rejects_path = out_dir / "order_rejects.csv"
+    with RejectsWriter(rejects_path, mask=options.config.mask_pii, lang=options.lang) as rejects:
+        orders, order_stats = read_orders(options.orders, platform=options.platform, shop=options.shop,
+                                          mapping=options.order_mapping, encoding=options.encoding,
+                                          rejects=rejects, lang=options.lang)
+        refunds, refund_stats = ([], None) if not options.refunds else read_refunds(
+            options.refunds, mapping=options.refund_mapping, encoding=options.encoding, rejects=rejects,
+            lang=options.lang)
+    imports = {"orders": _import_summary(order_stats, rejects_path)}
+    if refund_stats is not None:
+        imports["refunds"] = _import_summary(refund_stats, rejects_path)
+    return Commerce(OrderBook(orders, refunds if options.refunds else None), profile, orders, refunds, imports)
+
+
+def _import_summary(stats, rejects_path: Path) -> ImportSummary:
+    return ImportSummary(
+        files=[f.as_dict() for f in stats.files.values()],
+        read=stats.read,
+        accepted=stats.accepted,
+        duplicates=stats.duplicates,
+        rejected=stats.rejected,
+        rejects_path=str(rejects_path) if stats.rejected else None,
+    )
 
 
 def _warm_up() -> None:
@@ -522,7 +601,8 @@ def _warm_up() -> None:
     gc.freeze()
 
 
-def _audit_into(paths, options: AuditOptions, progress, rejects_path: Path, pool) -> AuditReport:
+def _audit_into(paths, options: AuditOptions, progress, rejects_path: Path, pool,
+                commerce: Commerce | None = None) -> AuditReport:
     kwargs = {"raw": pool is not None}
     if options.memory_budget:
         kwargs["memory_budget"] = options.memory_budget
@@ -540,12 +620,12 @@ def _audit_into(paths, options: AuditOptions, progress, rejects_path: Path, pool
         exclude=[Path(options.out_dir) / name for name in OUTPUT_FILES],
         **kwargs,
     )
-    with Results(options) as results:
+    with Results(options, commerce) as results:
         total = results.total
         if pool is None:
             for batch in _batches(conversations, options.batch_messages):
                 results.absorb(audit_batch(batch, options.config, options.profiles, options.flagged_per_shop,
-                                           keep_scores=options.parquet))
+                                           keep_scores=options.parquet, commerce=commerce))
         else:
             executor, workers = pool
             batches = _batches(conversations, options.batch_messages, size_of=lambda kr: len(kr[1]))
@@ -569,7 +649,8 @@ def _run_parallel(pool: ProcessPoolExecutor, batches: Iterator[list], workers: i
 
 
 def _audit_partitioned(paths, options: AuditOptions, progress, rejects_path: Path,
-                       pool: ProcessPoolExecutor | None, workers: int) -> AuditReport:
+                       pool: ProcessPoolExecutor | None, workers: int, commerce: Commerce | None = None
+                       ) -> AuditReport:
     """The parallel reader: spans read by the workers into shuffle partitions on disk, then each
     partition grouped and audited by one worker. `pool` None: the same steps in this process."""
     plan = plan_reads(
@@ -586,7 +667,7 @@ def _audit_partitioned(paths, options: AuditOptions, progress, rejects_path: Pat
             accepted, merger = _read_spans(plan, partitions, shuffle, pool, rejects)
         read_s = time.perf_counter() - started
         counts = PartitionCounts()
-        with Results(options) as results:
+        with Results(options, commerce) as results:
             # largest first: the workers' last tasks are the small ones, so they finish together
             jobs = sorted((partition_frames(accepted, p) for p in range(partitions)), key=frames_size, reverse=True)
             if pool is None:
@@ -594,6 +675,7 @@ def _audit_partitioned(paths, options: AuditOptions, progress, rejects_path: Pat
                     partial, part_counts = audit_partition(
                         frames, options.flagged_per_shop, results.total.cutoffs(), options.parquet, budget,
                         options.config, options.profiles, report_rows=options.findings_rows_in_report,
+                        commerce=commerce,
                     )
                     counts.merge(part_counts)
                     results.absorb(partial)
@@ -670,11 +752,11 @@ class Results:
     """Where partials go: merged into one total; finding rows streamed to findings.csv (and, with
     `options.parquet`, findings/scores rows to Parquet); a bounded, ordered set kept for the report."""
 
-    def __init__(self, options: AuditOptions) -> None:
+    def __init__(self, options: AuditOptions, commerce: Commerce | None = None) -> None:
         self.options = options
+        self.commerce = commerce
         out = Path(options.out_dir)
-        self.total = PartialAudit(metrics=MetricsAggregator(options.profiles),
-                                  flagged_per_shop=options.flagged_per_shop, keep_scores=options.parquet)
+        self.total = _new_partial(options.profiles, options.flagged_per_shop, commerce, keep_scores=options.parquet)
         self.kept = _KeptRows(options.findings_rows_in_report)
         # UTF-8 with BOM (Excel opens it without mojibake); rows arrive as CSV text from the workers
         self._fh = (out / "findings.csv").open("wb")
@@ -713,6 +795,10 @@ class Results:
 
     def report(self, stats, rejects_path: Path) -> AuditReport:
         report = _report(self.total, stats, self.kept.result(), rejects_path, self.options)
+        commerce = self.commerce
+        if commerce is not None and self.total.kpi is not None:
+            report.kpis = self.total.kpi.finish(commerce.orders, commerce.refunds)
+            report.kpis.imports = commerce.imports
         if self.options.parquet:
             from kefuguard.io.parquet import write_summary_tables
 
@@ -794,14 +880,7 @@ def _report(
         (item[2] for heap in total.worst.values() for item in heap),
         key=lambda r: (r.score, r.conversation_id, r.shop, r.platform),  # a total order: no arrival order shows
     )
-    imports = ImportSummary(
-        files=[f.as_dict() for f in stats.files.values()],
-        read=stats.read,
-        accepted=stats.accepted,
-        duplicates=stats.duplicates,
-        rejected=stats.rejected,
-        rejects_path=str(rejects_path) if stats.rejected else None,
-    )
+    imports = _import_summary(stats, rejects_path)
     # every platform audited has a shop row: the packs of their checkers, as the workers noted them
     packs = sorted(total.packs)
     return AuditReport(

@@ -31,6 +31,7 @@ from typing import Any
 from kefuguard.audit import (
     OUTPUT_FILES,
     AuditOptions,
+    Commerce,
     PartialAudit,
     Results,
     _collector_paused,
@@ -120,18 +121,21 @@ def _block(result: SpanResult, partition: int) -> bytes:
 
 
 def _audit_blocks(blocks: list[bytes], flagged_per_shop: int, keep_scores: bool, memory_budget: int,
-                  config: Any, profiles: Any, report_rows: int) -> tuple[PartialAudit, PartitionCounts]:
+                  config: Any, profiles: Any, report_rows: int, commerce: Commerce | None = None
+                  ) -> tuple[PartialAudit, PartitionCounts]:
     with _collector_paused():
         return audit_partition(blocks, flagged_per_shop, None, keep_scores, memory_budget, config, profiles,
-                               report_rows=report_rows)
+                               report_rows=report_rows, commerce=commerce)
 
 
 # ---------------------------------------------------------------- orchestration (the client)
 
 
 def run_dask_audit(paths: Iterable[str | os.PathLike[str]], options: AuditOptions,
-                   progress: Callable[[int, int], None] | None, rejects_path: Path) -> AuditReport:
-    """`run_audit` with engine='dask'. Always writes the Parquet tables besides findings.csv."""
+                   progress: Callable[[int, int], None] | None, rejects_path: Path,
+                   commerce: Commerce | None = None) -> AuditReport:
+    """`run_audit` with engine='dask'. Always writes the Parquet tables besides findings.csv.
+    `commerce`: the order/refund exports (`kefuguard.audit.load_commerce`), broadcast to the workers."""
     options = replace(options, parquet=True)
     _distributed()  # a missing extra is reported before any work is done
     plan = plan_reads(
@@ -163,18 +167,21 @@ def run_dask_audit(paths: Iterable[str | os.PathLike[str]], options: AuditOption
         keep = {(r.task.seq, r.task.attempt) for r in accepted}
         for key in [k for k in reads if k not in keep]:
             reads.pop(key).release()
-        config, profiles = client.scatter([options.config, options.profiles], broadcast=True, hash=False)
+        config, profiles, book = client.scatter(
+            [options.config, options.profiles, commerce.for_workers() if commerce is not None else None],
+            broadcast=True, hash=False)
         audits = []
         for p in range(partitions):
             blocks = [client.submit(_block, reads[(r.task.seq, r.task.attempt)], p,
                                     key=f"kefuguard-block-{token}-{r.task.seq}-{r.task.attempt}-{p}")
                       for r in accepted if r.frames and r.frames[p][1]]
             audits.append(client.submit(_audit_blocks, blocks, options.flagged_per_shop, True, budget, config,
-                                        profiles, options.findings_rows_in_report, key=f"kefuguard-audit-{token}-{p}"))
+                                        profiles, options.findings_rows_in_report, book,
+                                        key=f"kefuguard-audit-{token}-{p}"))
             del blocks
         reads.clear()  # the scheduler keeps each span's blocks until the partitions that need them ran
         counts = PartitionCounts()
-        with Results(options) as results:
+        with Results(options, commerce) as results:
             for fut in distributed.as_completed(audits):
                 partial, part_counts = fut.result()
                 fut.release()

@@ -414,10 +414,23 @@ def _exc_text(exc: BaseException, lang: str) -> str:
     return text(lang) if callable(text) else str(exc)
 
 
+def _column_map(items: list[str] | None, lang: str) -> dict[str, str]:
+    """--map / --order-map / --refund-map items (源列名=字段) as a dict."""
+    columns: dict[str, str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise _fail_lang(_msg("bad_map", lang, item=item), lang)
+        src, dst = item.split("=", 1)
+        columns[src.strip()] = dst.strip()
+    return columns
+
+
 def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str | None, shop: str | None,
                        mapping: list[str] | None, formats: str, *, mask: bool = True, lang: str = "zh",
                        config=None, engine: str = "local", scheduler: str | None = None,
-                       parquet: bool = False) -> None:
+                       parquet: bool = False, orders: list[Path] | None = None, refunds: list[Path] | None = None,
+                       order_map: list[str] | None = None, refund_map: list[str] | None = None,
+                       attribution: str = "last_manual_24h", window_hours: float | None = None) -> None:
     """Shared by `audit` and `demo`: run the audit with a progress bar, write the reports."""
     import logging
 
@@ -430,17 +443,12 @@ def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str
 
     if lang not in ("zh", "en"):
         raise _fail_lang(_msg("bad_lang", "zh", value=lang), "zh")
-    column_map = {}
-    for item in mapping or []:
-        if "=" not in item:
-            raise _fail_lang(_msg("bad_map", lang, item=item), lang)
-        src, dst = item.split("=", 1)
-        column_map[src.strip()] = dst.strip()
+    column_map, order_columns, refund_columns = (_column_map(m, lang) for m in (mapping, order_map, refund_map))
     wanted = {f.strip() for f in formats.split(",") if f.strip()}
     unknown = wanted - {"html", "json", "xlsx"}
     if unknown:
         raise _fail_lang(_msg("bad_formats", lang, names=", ".join(sorted(unknown))), lang)
-    for path in paths:
+    for path in [*paths, *(orders or []), *(refunds or [])]:
         if not path.exists():
             raise _fail_lang(InputNotFoundError(path).text(lang), lang)
     try:
@@ -456,7 +464,10 @@ def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str
         logger.warning("PII masking switched off by --no-mask; outputs in %s hold unmasked personal data", out)
     options = AuditOptions(out_dir=out, workers=workers, platform=platform, shop=shop, mapping=column_map or None,
                            mask_pii=mask, lang=lang, engine=engine, scheduler=scheduler,
-                           parquet=parquet or engine == "dask")
+                           parquet=parquet or engine == "dask", orders=list(orders or []),
+                           refunds=list(refunds or []), order_mapping=order_columns or None,
+                           refund_mapping=refund_columns or None, attribution=attribution,
+                           attribution_window_hours=window_hours)
     if config is not None:
         options.config = config
     with Progress(
@@ -490,7 +501,9 @@ def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str
         written.append(write_xlsx(report, out / "report.xlsx", mask_pii=mask) or out / "report.xlsx")
     console.print(f"[bold]{_msg('written', lang)}[/]")
     tables = [out / name for name in PARQUET_FILES] if options.parquet else []
-    for path in [*written, out / "findings.csv", *tables, *([out / "rejects.csv"] if report.imports.rejected else [])]:
+    order_rejects = report.kpis is not None and any(s.rejected for s in report.kpis.imports.values())
+    for path in [*written, out / "findings.csv", *tables, *([out / "rejects.csv"] if report.imports.rejected else []),
+                 *([out / "order_rejects.csv"] if order_rejects else [])]:
         console.print(f"  {Path(path).resolve()}")
 
 
@@ -526,6 +539,27 @@ def audit(
     parquet: Annotated[
         bool, typer.Option("--parquet", help="另写 findings/scores/metrics/agents.parquet（--engine dask 时总会写）")
     ] = False,
+    orders: Annotated[
+        list[Path] | None,
+        typer.Option("--orders", help="订单导出（CSV/XLSX，可重复）：计算销售指标，按订单时间核查下单后核对", show_default=False),
+    ] = None,
+    refunds: Annotated[
+        list[Path] | None,
+        typer.Option("--refunds", help="售后/退款导出（可重复，需配合 --orders）：售后指标，按申请/完结时间核查退款处理",
+                     show_default=False),
+    ] = None,
+    order_map: Annotated[
+        list[str] | None, typer.Option("--order-map", help="订单列名映射 源列名=字段（可重复）", show_default=False)
+    ] = None,
+    refund_map: Annotated[
+        list[str] | None, typer.Option("--refund-map", help="售后列名映射 源列名=字段（可重复）", show_default=False)
+    ] = None,
+    attribution: Annotated[
+        str, typer.Option("--attribution", help="订单归属口径：last_manual_24h（默认）或 same_day")
+    ] = "last_manual_24h",
+    window_hours: Annotated[
+        float | None, typer.Option("--window-hours", help="归属回看小时数（覆盖口径）", show_default=False)
+    ] = None,
 ) -> None:
     """审计聊天记录：逐条违规、各平台回复指标、客服评分、罚款/扣分估算；输出 HTML/JSON/XLSX 报告。
 
@@ -557,7 +591,8 @@ def audit(
                 f"{audit_config}: invalid audit config: {exc}" if lang == "en" else f"审计配置无效 {audit_config}: {exc}", lang
             ) from exc
     _run_audit_command(paths, out, workers, platform, shop, mapping, formats, mask=not no_mask, lang=lang, config=config,
-                       engine=engine, scheduler=scheduler, parquet=parquet)
+                       engine=engine, scheduler=scheduler, parquet=parquet, orders=orders, refunds=refunds,
+                       order_map=order_map, refund_map=refund_map, attribution=attribution, window_hours=window_hours)
 
 
 @app.command()

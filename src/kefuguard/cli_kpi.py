@@ -40,6 +40,7 @@ def kpi(
     shop: Annotated[str | None, typer.Option("--shop", help="无店铺列时的默认店铺")] = None,
     column_map: Annotated[list[str] | None, typer.Option("--map", help="订单列名映射 源列名=字段（可重复）")] = None,
     refund_map: Annotated[list[str] | None, typer.Option("--refund-map", help="售后列名映射 源列名=字段")] = None,
+    chat_map: Annotated[list[str] | None, typer.Option("--chat-map", help="聊天记录列名映射 源列名=字段")] = None,
     rejects: Annotated[Path | None, typer.Option("--rejects", help="订单/售后拒绝行写入此 CSV")] = None,
     lang: Annotated[str | None, typer.Option("--lang", help="拒绝原因语言 zh|en")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
@@ -68,7 +69,7 @@ def kpi(
         refund_list, refund_stats = ([], None) if not refunds else read_refunds(
             refunds, mapping=_pairs(refund_map), rejects=sink, lang=lang)
         conversations, chat_stats = import_logs([str(p) for p in chats], platform=platform, shop=shop,
-                                                rejects_lang=lang)
+                                                mapping=_pairs(chat_map) or None, rejects_lang=lang)
         report = compute_kpis(conversations, order_list, refund_list, prof)
     except (ColumnError, ValueError) as exc:
         text = exc.text(lang or "zh") if isinstance(exc, ColumnError) else str(exc)

@@ -26,3 +26,16 @@ def test_kpi_table_and_profile(tmp_path):
     assert "same_day" in result.output and "静默下单 5" in result.output
     bad = CliRunner().invoke(app, ["kpi", str(chats), "--orders", str(orders), "--profile", "nope"])
     assert bad.exit_code == 2 and "unknown attribution profile" in bad.output
+
+
+def test_kpi_chat_map_reads_unknown_chat_headers(tmp_path):
+    from tests.sales.data import CHAT_HEADER, CHATS, write_csv
+
+    _, orders, _ = write_all(tmp_path)
+    chats = write_csv(tmp_path / "odd.csv", ["会话编号X", *CHAT_HEADER[1:]], CHATS)
+    bare = CliRunner().invoke(app, ["kpi", str(chats), "--orders", str(orders), "--json"])
+    assert bare.exit_code != 0 or json.loads(bare.output)["import"]["chats"]["accepted"] == 0
+    mapped = CliRunner().invoke(app, ["kpi", str(chats), "--orders", str(orders), "--json",
+                                      "--chat-map", "会话编号X=conversation_id"])
+    assert mapped.exit_code == 0, mapped.output
+    assert json.loads(mapped.output)["import"]["chats"]["accepted"] == len(CHATS)

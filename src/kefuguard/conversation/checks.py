@@ -29,6 +29,7 @@ from kefuguard.conversation.check_data import (
     data_path,
     load_audit_checks,
 )
+from kefuguard.conversation.commerce import CommerceFacts
 from kefuguard.conversation.config import AuditConfig, default_config
 from kefuguard.conversation.context import ConversationContext, build_context, new_finding, new_result
 from kefuguard.conversation.model import SHANGHAI, Conversation
@@ -123,16 +124,19 @@ def audit_conversation(
     config: AuditConfig | None = None,
     profile: MetricProfile | None = None,
     reply_turns: Iterable[MetricTurn] | None = None,
+    commerce: CommerceFacts | None = None,
 ) -> ConversationResult:
     """Audit one conversation: message findings, conversation checks, timings and the QA score.
 
     `profile` is the platform's metric profile: the turn checks cut and time turns as its metrics
     do, and turns its metrics exclude are listed in `ConversationResult.skipped`, not flagged (None:
-    the built-in profile). `reply_turns`: the turns the metrics already cut (saves a second pass)."""
+    the built-in profile). `reply_turns`: the turns the metrics already cut (saves a second pass).
+    `commerce`: the buyer's orders and refunds from the shop's exports; the order-based checks then
+    judge their times instead of the chat's order-time column and the buyer's refund words."""
     config = (config or default_config()).for_shop(conv.shop)
     if checker.platform != conv.platform:
         raise ValueError(f"checker is for {checker.platform}, conversation {conv.conversation_id} is {conv.platform}")
-    ctx = build_context(conv, checker, config, profile, reply_turns)
+    ctx = build_context(conv, checker, config, profile, reply_turns, commerce)
     findings = run_checks(ctx)
     deduction = 0.0
     per_check = config.check_deductions

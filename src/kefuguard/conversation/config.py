@@ -114,6 +114,10 @@ class AuditConfig(BaseModel):
     refund_handled_words: tuple[str, ...] = (
         "退款", "已退", "退回", "处理", "申请", "同意", "审核", "取消订单", "帮您取消", "重新拍", "重拍",
     )
+    refund_export_reasons: tuple[str, ...] = Field(
+        default=("拍错", "多拍", "拍多", "重拍", "不想买了", "不想要了"),
+        description="with a refund export: the reasons the 30-minute rule covers (a record without a reason counts too)",
+    )
 
     # --- reply time: each platform's standard, and when a single turn is flagged
     reply_limit_seconds: dict[str, float] = Field(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from kefuguard.checker import Checker, category_checker
 from kefuguard.conversation.check_data import AUDIT_CHECK_IDS, ResolvedCheck, load_audit_checks
+from kefuguard.conversation.commerce import CommerceFacts
 from kefuguard.conversation.config import AuditConfig
 from kefuguard.conversation.model import Conversation, Message, Role
 from kefuguard.conversation.results import ConversationFinding, ConversationResult
@@ -295,6 +296,7 @@ class ConversationContext:
     turn_firsts: list[int] | None = None  #: first buyer message of each turn, for `turn_number`
     skipped: list[tuple[str, int, int, str]] = field(default_factory=list)
     """(check id, turn number, first buyer message, reason): turns a check skipped (`run_checks` fills it)"""
+    commerce: CommerceFacts | None = None  #: the buyer's orders/refunds from the exports (None: none given)
 
     @property
     def is_reception(self) -> bool:
@@ -347,6 +349,11 @@ class ConversationContext:
             profile = self.metric_profile()
             got = self.metric_turns = tuple(segment(self.conversation, profile)[0]) if profile is not None else ()
         return got
+
+    def at_or_after(self, moment: float) -> int | None:
+        """The first message sent at or after `moment` (epoch seconds); None: all were before it."""
+        i = bisect_left(self.times, moment)
+        return i if i < len(self.times) else None
 
     def turn_number(self, position: int) -> int:
         """The number of the turn (in `turns`) holding the buyer message at `position`."""
@@ -402,11 +409,13 @@ def build_context(
     config: AuditConfig,
     profile: MetricProfile | None = None,
     reply_turns: Iterable[MetricTurn] | None = None,
+    commerce: CommerceFacts | None = None,
 ) -> ConversationContext:
     """Walk the conversation once (the audit's hot loop) and return its context.
 
     `profile` is the platform's metric profile the turn checks follow (None: the built-in one);
-    `reply_turns` are the turns its metrics cut the conversation into, when already computed."""
+    `reply_turns` are the turns its metrics cut the conversation into, when already computed;
+    `commerce`: the buyer's orders and refunds from the shop's exports, when given."""
     cc = compiled(config)
     msgs = conv.messages
     check_text = checker.check
@@ -418,7 +427,9 @@ def build_context(
     abuse_exclude = cc.abuse_exclude
     checks = cc.checks[conv.platform]
     # per-message facts only the checks that are on read, computed in this one walk
-    intent = cc.refund_intent if checks["audit.refund_handling"] is not None else None
+    # the refund export, when given, says when refunds were asked for: no guessing from the words
+    refund_export = commerce is not None and commerce.refunds is not None
+    intent = cc.refund_intent if checks["audit.refund_handling"] is not None and not refund_export else None
     repeats_on = checks["audit.repeated_message"] is not None
     refund_from: int | None = None
     repeats: dict[str, list[int]] = {}
@@ -556,4 +567,5 @@ def build_context(
         buyer_reported=reported,
         profile=profile,
         metric_turns=tuple(reply_turns) if reply_turns is not None else None,
+        commerce=commerce,
     )

@@ -366,9 +366,16 @@ def curt_reply(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
     return hits
 
 
-@check("audit.refund_handling", fields=("refund_handling_minutes", "refund_intent_words", "refund_handled_words"))
+@check("audit.refund_handling", fields=("refund_handling_minutes", "refund_intent_words", "refund_handled_words",
+                                       "refund_export_reasons"))
 def refund_handling(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
-    """A refund request (拍错/重拍/不想买了) handled later than `refund_handling_minutes`, or never."""
+    """A refund request (拍错/重拍/不想买了) handled later than `refund_handling_minutes`, or never.
+
+    With a refund export (`ctx.commerce.refunds`) each request of the buyer's made during the chat
+    (or up to the limit before it) is judged by its own request and completion times; otherwise the
+    buyer's words start the clock and an agent's handling words stop it."""
+    if ctx.commerce is not None and ctx.commerce.refunds is not None:
+        return _refunds_from_export(ctx, config)
     hits: list[Hit] = []
     start = ctx.refund_from
     if start is None:
@@ -395,6 +402,31 @@ def refund_handling(ctx: ConversationContext, config: AuditConfig) -> Sequence[H
     if pending is not None:
         idx, _ = pending
         hits.append(Hit(idx, f"退款诉求“{clip(ctx.messages[idx].text)}”未见处理"))
+    return hits
+
+
+def _refunds_from_export(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
+    """One hit per exported refund request in scope that took longer than the limit or is unfinished."""
+    times = ctx.times
+    if not times:
+        return NO_HITS
+    limit = config.refund_handling_minutes * 60
+    reasons = config.refund_export_reasons
+    hits: list[Hit] = []
+    for refund in ctx.commerce.refunds:  # type: ignore[union-attr]
+        asked = refund.requested
+        if not times[0] - limit <= asked <= times[-1]:
+            continue  # asked for outside this chat: another conversation's (or nobody's) event
+        if refund.reason and not any(word in refund.reason for word in reasons):
+            continue  # 质量问题/七天无理由 need a return first: the 30-minute rule covers 拍错/重拍/不想买了
+        at = ctx.at_or_after(asked)
+        clock = dt.datetime.fromtimestamp(asked, SHANGHAI).strftime("%m-%d %H:%M")
+        label = f"订单{refund.order_id}的退款申请（{refund.reason or '未注明原因'}，{clock}）"
+        if refund.finished is None:
+            hits.append(Hit(at, f"{label}导出时仍未完结（{refund.status or '无状态'}）"))
+        elif refund.finished - asked > limit:
+            hits.append(Hit(at, f"{label}{minutes(refund.finished - asked)}后才完结"
+                                f"（应在{config.refund_handling_minutes:g}分钟内）"))
     return hits
 
 
@@ -483,28 +515,43 @@ def repeated_message(ctx: ConversationContext, config: AuditConfig) -> Sequence[
 
 @check("audit.order_confirm", fields=("order_confirm_minutes", "order_confirm_words"))
 def order_confirm(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
-    """Tmall/Taobao: an order placed during the chat is confirmed (订单信息核对) within 10 minutes."""
-    hits: list[Hit] = []
-    if ctx.order_time is None or not ctx.messages:
-        return hits
+    """Tmall/Taobao: an order placed during the chat is confirmed (订单信息核对) within 10 minutes.
+
+    With an order export (`ctx.commerce.orders`) every order of the buyer's placed during the chat
+    (or up to the window before it) is one event; otherwise the first order time the chat carries."""
+    if not ctx.messages:
+        return NO_HITS
+    if ctx.commerce is not None and ctx.commerce.orders is not None:
+        placed = [(o.created, f"订单{o.order_id}") for o in ctx.commerce.orders]
+    elif ctx.order_time is not None:
+        placed = [(ctx.order_time.timestamp(), "")]
+    else:
+        return NO_HITS
     times, pattern = ctx.times, ctx.words.order_confirm
-    placed = ctx.order_time.timestamp()
     window = config.order_confirm_minutes * 60
-    if not times[0] - window <= placed <= times[-1]:
-        return hits  # an order from before this chat (after-sales): nothing to confirm here
-    at = None
-    for j, m in enumerate(ctx.messages):
-        ts = times[j]
-        if ts < placed:
-            continue
-        if at is None:
-            at = j
-        if ts - placed > window:
-            break
-        if m.is_manual_reply and pattern is not None and pattern.search(m.text):
-            return hits
-    hits.append(Hit(at, f"买家下单后{config.order_confirm_minutes:g}分钟内未核对订单信息"))
+    hits: list[Hit] = []
+    for at_time, label in placed:
+        if not times[0] - window <= at_time <= times[-1]:
+            continue  # an order from before this chat (after-sales) or after it: nothing to confirm here
+        if not _confirmed(ctx, pattern, at_time, window):
+            clock = f"（{dt.datetime.fromtimestamp(at_time, SHANGHAI):%H:%M}下单）" if label else ""
+            hits.append(Hit(ctx.at_or_after(at_time),
+                            f"买家{label}下单后{config.order_confirm_minutes:g}分钟内未核对订单信息{clock}"))
     return hits
+
+
+def _confirmed(ctx: ConversationContext, pattern, placed: float, window: float) -> bool:
+    """A manual reply confirming the order within `window` seconds after it was placed."""
+    if pattern is None:
+        return False
+    msgs, times = ctx.messages, ctx.times
+    first = ctx.at_or_after(placed)
+    for j in range(len(msgs) if first is None else first, len(msgs)):
+        if times[j] - placed > window:
+            break
+        if msgs[j].is_manual_reply and pattern.search(msgs[j].text):
+            return True
+    return False
 
 
 @check(

@@ -21,6 +21,7 @@ A row with `day=None` totals all days (distinct buyers over the period).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -45,17 +46,25 @@ def _day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(SHANGHAI).date()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Unit:
+    """One buyer in one shop on one day: what the KPIs need of their chats (mergeable)."""
+
     key: UnitKey
-    first_buyer_at: dt.datetime | None = None
-    texts: list[str] = field(default_factory=list)
-    replies: list[tuple[dt.datetime, str]] = field(default_factory=list)
-    after_sales: bool = False
+    first_buyer_at: float | None = None  # epoch seconds of the buyer's first message that day
+    asks_after_sales: bool = False  # a buyer message that day holds an after-sales keyword
+    replies: list[tuple[float, str]] = field(default_factory=list)  # manual replies: (epoch s, agent)
+    after_sales: bool = False  # decided at `finish`, when the orders are known
 
     @property
     def agents(self) -> set[str]:
         return {agent for _, agent in self.replies}
+
+    def merge(self, other: _Unit) -> None:
+        if other.first_buyer_at is not None and (self.first_buyer_at is None or other.first_buyer_at < self.first_buyer_at):
+            self.first_buyer_at = other.first_buyer_at
+        self.asks_after_sales |= other.asks_after_sales
+        self.replies.extend(other.replies)
 
 
 @dataclass
@@ -104,38 +113,69 @@ def _messages(chats: Iterable[Message | Conversation]) -> Iterable[Message]:
             yield item
 
 
+class KpiCollector:
+    """What the KPIs need of the chats, collected conversation by conversation and mergeable, so
+    the audit's workers each collect their share and the parent joins the orders once (`finish`)."""
+
+    def __init__(self, profile: AttributionProfile | str | None = None) -> None:
+        self.profile = get_profile(profile) if isinstance(profile, str) else (profile or get_profile())
+        self.units: dict[UnitKey, _Unit] = {}
+        words = self.profile.after_sales_keywords
+        self._after_sales = re.compile("|".join(map(re.escape, words))) if words else None
+
+    def add(self, messages: Iterable[Message]) -> None:
+        units, after_sales = self.units, self._after_sales
+        for m in messages:
+            if not m.buyer_id:
+                continue
+            key = (m.platform, m.shop, m.buyer_id, _day(m.sent_at))
+            unit = units.get(key)
+            if unit is None:
+                unit = units[key] = _Unit(key)
+            if m.role is Role.buyer:
+                ts = m.sent_at.timestamp()
+                if unit.first_buyer_at is None or ts < unit.first_buyer_at:
+                    unit.first_buyer_at = ts
+                if not unit.asks_after_sales and after_sales is not None:
+                    unit.asks_after_sales = after_sales.search(m.text) is not None
+            elif m.is_manual_reply and m.agent_id:
+                unit.replies.append((m.sent_at.timestamp(), m.agent_id))
+
+    def merge(self, other: KpiCollector) -> None:
+        units = self.units
+        for key, unit in other.units.items():
+            mine = units.get(key)
+            if mine is None:
+                units[key] = unit
+            else:
+                mine.merge(unit)
+
+    def finish(self, orders: Iterable[Order], refunds: Iterable[Refund] = ()) -> KpiReport:
+        """Join the orders and refunds and compute every KPI row (see the module docstring)."""
+        return _compute(self.units, list(orders), list(refunds), self.profile)
+
+
 def compute_kpis(chats: Iterable[Message | Conversation], orders: Iterable[Order], refunds: Iterable[Refund] = (),
                  profile: AttributionProfile | str | None = None) -> KpiReport:
     """Join chats, orders and refunds and compute every KPI row (see the module docstring)."""
-    prof = get_profile(profile) if isinstance(profile, str) else (profile or get_profile())
-    order_list = list(orders)
-    units: dict[UnitKey, _Unit] = {}
-    for m in _messages(chats):
-        if not m.buyer_id:
-            continue
-        key = (m.platform, m.shop, m.buyer_id, _day(m.sent_at))
-        unit = units.get(key)
-        if unit is None:
-            unit = units[key] = _Unit(key)
-        if m.role is Role.buyer:
-            if unit.first_buyer_at is None or m.sent_at < unit.first_buyer_at:
-                unit.first_buyer_at = m.sent_at
-            unit.texts.append(m.text)
-        elif m.is_manual_reply and m.agent_id:
-            unit.replies.append((m.sent_at, m.agent_id))
+    collector = KpiCollector(profile)
+    collector.add(_messages(chats))
+    return collector.finish(orders, refunds)
 
-    paid_at: dict[Buyer, list[dt.datetime]] = defaultdict(list)
+
+def _compute(units: dict[UnitKey, _Unit], order_list: list[Order], refund_list: list[Refund],
+             prof: AttributionProfile) -> KpiReport:
+    paid_at: dict[Buyer, list[float]] = defaultdict(list)
     for o in order_list:
         if o.paid_at is not None:
-            paid_at[(o.platform, o.shop, o.buyer_id)].append(o.paid_at)
+            paid_at[(o.platform, o.shop, o.buyer_id)].append(o.paid_at.timestamp())
 
     consultations = [u for u in units.values() if u.first_buyer_at is not None and u.replies]
-    replies: dict[Buyer, list[tuple[dt.datetime, str, UnitKey]]] = defaultdict(list)
+    replies: dict[Buyer, list[tuple[float, str, UnitKey]]] = defaultdict(list)
     for u in consultations:
         buyer = u.key[:3]
-        asks = any(word in text for text in u.texts for word in prof.after_sales_keywords)
         prior = any(t < u.first_buyer_at for t in paid_at.get(buyer, ()))  # type: ignore[operator]
-        u.after_sales = asks and (prior or not prof.after_sales_needs_prior_order)
+        u.after_sales = u.asks_after_sales and (prior or not prof.after_sales_needs_prior_order)
         if not u.after_sales:
             replies[buyer].extend((t, agent, u.key) for t, agent in u.replies)
     for lst in replies.values():
@@ -144,10 +184,11 @@ def compute_kpis(chats: Iterable[Message | Conversation], orders: Iterable[Order
     credited: dict[str, tuple[str, UnitKey] | None] = {}
     converted_pairs: set[tuple[UnitKey, str]] = set()
     for o in order_list:
-        start = prof.window_start(o.created_at)
+        created = o.created_at.timestamp()
+        start = prof.window_start(o.created_at).timestamp()
         hit = None
         for t, agent, ukey in replies.get((o.platform, o.shop, o.buyer_id), ()):
-            if t > o.created_at:
+            if t > created:
                 break
             if t >= start:
                 hit = (agent, ukey)
@@ -199,7 +240,6 @@ def compute_kpis(chats: Iterable[Message | Conversation], orders: Iterable[Order
                 if hit is None:
                     a.silent_sales += o.amount
 
-    refund_list = list(refunds)
     unmatched = 0
     for r in refund_list:
         order = by_id.get(r.order_id)
@@ -223,7 +263,7 @@ def compute_kpis(chats: Iterable[Message | Conversation], orders: Iterable[Order
     rows = [_row(k, a, prof) for k, a in acc.items()]
     order = {"platform": 0, "shop": 1, "agent": 2}
     rows.sort(key=lambda r: (order[r.level], r.platform, r.shop, r.agent_id, r.day is None, r.day or dt.date.min))
-    return KpiReport(profile=prof.name, rows=rows, orders=len(order_list), silent_orders=silent_orders,
+    return KpiReport(profile=prof.name, profile_title=prof.title, rows=rows, orders=len(order_list), silent_orders=silent_orders,
                      refunds=len(refund_list), unmatched_refunds=unmatched)
 
 

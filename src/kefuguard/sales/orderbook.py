@@ -1,0 +1,58 @@
+"""The order and refund exports indexed by buyer, for the audit's order-based checks (issue 15).
+
+An audit given order (and refund) exports hands each conversation the facts about its buyer in
+that shop (`kefuguard.conversation.commerce.CommerceFacts`): the order-confirmation check then
+judges every exported order placed during the chat, the refund-handling check every exported
+refund request, by their own times. A shop that appears in no order export keeps the chat-based
+checks; refunds are joined to buyers through their orders, so they need the order export too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from kefuguard.conversation.commerce import CommerceFacts, OrderFact, RefundFact
+from kefuguard.conversation.model import Conversation
+from kefuguard.sales.models import Order, Refund
+
+BuyerKey = tuple[str, str, str]  # platform, shop, buyer id
+
+
+class OrderBook:
+    """Orders and refunds by (platform, shop, buyer); small plain tuples, cheap to send to workers."""
+
+    def __init__(self, orders: Iterable[Order], refunds: Iterable[Refund] | None = None) -> None:
+        by_buyer: dict[BuyerKey, list[OrderFact]] = defaultdict(list)
+        buyer_of: dict[str, BuyerKey] = {}
+        for o in orders:
+            key = (o.platform, o.shop, o.buyer_id)
+            by_buyer[key].append(OrderFact(o.created_at.timestamp(), o.order_id))
+            buyer_of.setdefault(o.order_id, key)
+        self.order_shops = frozenset((platform, shop) for platform, shop, _ in by_buyer)
+        self.orders = {key: tuple(sorted(facts)) for key, facts in by_buyer.items()}
+        self.refund_shops: frozenset[tuple[str, str]] = frozenset()
+        self.refunds: dict[BuyerKey, tuple[RefundFact, ...]] = {}
+        if refunds is not None:
+            refunds_of: dict[BuyerKey, list[RefundFact]] = defaultdict(list)
+            for r in refunds:
+                key = buyer_of.get(r.order_id)
+                if key is not None:  # a refund of an order not in the export: no buyer to join it to
+                    refunds_of[key].append(RefundFact(
+                        r.requested_at.timestamp(), None if r.finished_at is None else r.finished_at.timestamp(),
+                        r.order_id, r.reason, r.status,
+                    ))
+            self.refund_shops = self.order_shops
+            self.refunds = {key: tuple(sorted(facts)) for key, facts in refunds_of.items()}
+
+    def facts(self, conv: Conversation) -> CommerceFacts | None:
+        """What the exports say about this conversation's buyer; None when no export covers its shop."""
+        shop = (conv.platform, conv.shop)
+        if shop not in self.order_shops:
+            return None
+        buyer = next((m.buyer_id for m in conv.messages if m.buyer_id), "")
+        key = (conv.platform, conv.shop, buyer)
+        return CommerceFacts(
+            orders=self.orders.get(key, ()),
+            refunds=self.refunds.get(key, ()) if shop in self.refund_shops else None,
+        )
