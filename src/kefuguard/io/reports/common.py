@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 from kefuguard.conversation.model import SHANGHAI
-from kefuguard.conversation.results import AgentSummary, AuditReport, MetricResult
+from kefuguard.conversation.results import (
+    AgentSummary,
+    AuditReport,
+    ImportSummary,
+    KpiReport,
+    KpiRow,
+    MetricResult,
+)
 from kefuguard.rules.model import CATEGORY_ZH, PLATFORM_NAMES_ZH, SEVERITY_ZH
 
 SEVERITIES = ("critical", "major", "minor", "info")
@@ -97,7 +105,8 @@ def _is_fraction(metric: MetricResult) -> bool:
         return False
     if metric.value is not None and metric.numerator is not None and metric.denominator:
         ratio = metric.numerator / metric.denominator
-        return abs(metric.value - ratio) < abs(metric.value - ratio * 100)
+        if ratio:  # a zero rate reads the same on both scales: the threshold decides below
+            return abs(metric.value - ratio) < abs(metric.value - ratio * 100)
     values = [v for v in (metric.value, metric.threshold) if v is not None]
     return bool(values) and all(0 <= v <= 1 for v in values)
 
@@ -126,6 +135,11 @@ def status_mark(passed: bool | None) -> str:
 
 def status_zh(passed: bool | None) -> str:
     return {True: "达标", False: "未达标", None: "无阈值"}[passed]
+
+
+def status_tone(passed: bool | None) -> str:
+    """The CSS class (HTML) and colour name of a pass/fail result: good, bad or muted."""
+    return {True: "good", False: "bad", None: "muted"}[passed]
 
 
 def local_time(value: dt.datetime) -> dt.datetime:
@@ -190,3 +204,134 @@ def totals(report: AuditReport) -> dict[str, float]:
         "points": sum(e.points for e in exposures),
         "buyer_abuse": sum(1 for c in report.flagged if c.buyer_abuse),
     }
+
+
+# ------------------------------------------------------------------ sales KPIs (issue 15)
+KPI_LEVEL_ZH = {"platform": "平台", "shop": "店铺", "agent": "客服"}
+_KPI_LEVEL_ORDER = {"platform": 0, "shop": 1, "agent": 2}
+WHOLE_PERIOD_ZH = "合计"
+
+
+@dataclass(frozen=True)
+class KpiColumn:
+    """One KpiRow field as a report column; `kind` picks the format (count, pct, yuan, ratio, hours)."""
+
+    field: str
+    label: str
+    kind: str
+
+    def value(self, row: KpiRow) -> float | None:
+        return getattr(row, self.field)
+
+    def text(self, row: KpiRow) -> str:
+        return fmt_kpi(self.kind, self.value(row))
+
+
+KPI_COLUMNS = (
+    KpiColumn("consulted", "询单人数", "count"),
+    KpiColumn("converted", "转化人数", "count"),
+    KpiColumn("after_sales_consulted", "售后咨询人数", "count"),
+    KpiColumn("ordered", "下单人数", "count"),
+    KpiColumn("paid", "付款人数", "count"),
+    KpiColumn("conversion_rate", "询单转化率", "pct"),
+    KpiColumn("fulfilment_rate", "落实率", "pct"),
+    KpiColumn("orders", "订单数", "count"),
+    KpiColumn("paid_orders", "付款订单数", "count"),
+    KpiColumn("items", "件数", "count"),
+    KpiColumn("sales", "销售额", "yuan"),
+    KpiColumn("avg_order_value", "客单价", "yuan"),
+    KpiColumn("items_per_order", "件/单", "ratio"),
+    KpiColumn("silent_ordered", "静默下单", "count"),
+    KpiColumn("silent_sales", "静默销售额", "yuan"),
+    KpiColumn("refunds", "售后单数", "count"),
+    KpiColumn("handling_hours", "售后处理时长", "hours"),
+    KpiColumn("refund_hours", "退款完结时长", "hours"),
+    KpiColumn("quality_refund_rate", "品质退款率", "pct"),
+    KpiColumn("dispute_rate", "纠纷率", "pct"),
+)
+_KPI_BY_FIELD = {c.field: c for c in KPI_COLUMNS}
+
+# The whole-period tables of shops and agents (agents never have silent orders: those are nobody's).
+KPI_SHOP_FIELDS = (
+    "consulted", "ordered", "paid", "conversion_rate", "fulfilment_rate", "sales", "avg_order_value",
+    "items_per_order", "silent_ordered", "handling_hours", "refund_hours", "quality_refund_rate", "dispute_rate",
+)
+KPI_AGENT_FIELDS = tuple(f for f in KPI_SHOP_FIELDS if f != "silent_ordered")
+KPI_DAILY_FIELDS = ("consulted", "converted", "conversion_rate", "ordered", "paid", "fulfilment_rate", "sales")
+
+
+def kpi_columns(fields: tuple[str, ...]) -> list[KpiColumn]:
+    return [_KPI_BY_FIELD[f] for f in fields]
+
+
+def fmt_kpi(kind: str, value: float | None) -> str:
+    """A KPI value as shown: rates (0–1) as percentages, money in yuan, durations in hours; None as —."""
+    if value is None:
+        return "—"
+    if kind == "pct":
+        return f"{value * 100:.1f}%"
+    if kind == "yuan":
+        return fmt_yuan(value)
+    if kind == "hours":
+        return f"{value:.1f}小时"
+    if kind == "ratio":
+        return f"{value:.2f}"
+    return f"{value:,}"
+
+
+def kpi_sort_key(row: KpiRow) -> tuple:
+    """Platform, then its shops; within a shop its own row, then its agents; days in order, the total first."""
+    return (row.platform, row.shop, _KPI_LEVEL_ORDER.get(row.level, 9), row.agent_id, row.day is not None,
+            row.day or dt.date.min)
+
+
+def kpi_rows(kpis: KpiReport, levels: tuple[str, ...], *, daily: bool) -> list[KpiRow]:
+    """The rows of `levels`, either the daily ones or the whole-period totals, in `kpi_sort_key` order."""
+    rows = [r for r in kpis.rows if r.level in levels and (r.day is not None) == daily]
+    return sorted(rows, key=kpi_sort_key)
+
+
+def kpi_name(row: KpiRow) -> str:
+    """Who a row is about: the agent, the shop, or the platform."""
+    if row.level == "agent":
+        return row.agent_id
+    if row.level == "shop":
+        return row.shop
+    return f"{platform_zh(row.platform)}（平台合计）"
+
+
+def kpi_day(row: KpiRow) -> str:
+    return row.day.isoformat() if row.day else WHOLE_PERIOD_ZH
+
+
+def kpi_status(row: KpiRow) -> bool | None:
+    """A row's verdict over its threshold results: False if any failed, True if all judged passed,
+    None when nothing was judged (whole-period rows, platforms without a target)."""
+    verdicts = [r.passed for r in row.results if r.passed is not None]
+    if not verdicts:
+        return None
+    return all(verdicts)
+
+
+def kpi_requirements(row: KpiRow) -> str:
+    """'询单转化率 ≥ 50.0%' for each threshold judged on the row."""
+    return "；".join(f"{m.title} {threshold_text(m)}" for m in row.results)
+
+
+def kpi_profile_text(kpis: KpiReport) -> str:
+    return f"{kpis.profile_title}（{kpis.profile}）" if kpis.profile_title else kpis.profile
+
+
+KPI_IMPORT_ZH = {"orders": "订单", "refunds": "售后"}
+
+
+def import_counts_text(summary: ImportSummary) -> str:
+    return (f"读取 {summary.read:,} · 接受 {summary.accepted:,} · 重复 {summary.duplicates:,} · "
+            f"拒绝 {summary.rejected:,}")
+
+
+def kpi_imports(kpis: KpiReport) -> list[tuple[str, ImportSummary]]:
+    """('订单', counts), ('售后', counts) in that order, for the exports that were given."""
+    order = list(KPI_IMPORT_ZH)
+    keys = sorted(kpis.imports, key=lambda k: (order.index(k) if k in order else len(order), k))
+    return [(KPI_IMPORT_ZH.get(k, k), kpis.imports[k]) for k in keys]

@@ -25,10 +25,17 @@ from kefuguard.conversation.results import (
     AuditReport,
     ConversationFinding,
     ConversationResult,
+    KpiReport,
+    KpiRow,
+    MetricResult,
     ShopSummary,
 )
 from kefuguard.io.reports.common import (
     ABUSE_STEPS,
+    KPI_AGENT_FIELDS,
+    KPI_DAILY_FIELDS,
+    KPI_LEVEL_ZH,
+    KPI_SHOP_FIELDS,
     SEVERITIES,
     UNASSIGNED_ZH,
     category_zh,
@@ -38,11 +45,21 @@ from kefuguard.io.reports.common import (
     fmt_number,
     fmt_seconds,
     fmt_yuan,
+    import_counts_text,
+    kpi_columns,
+    kpi_day,
+    kpi_imports,
+    kpi_name,
+    kpi_profile_text,
+    kpi_rows,
+    kpi_status,
     local_time,
     platform_zh,
     ranked_agents,
     role_zh,
     severity_zh,
+    status_mark,
+    status_tone,
     status_zh,
     threshold_text,
     totals,
@@ -293,23 +310,26 @@ def _histogram_tone(label: str) -> str:
     return "warn" if seconds >= SLOW_REPLY_SECONDS else "ok"
 
 
+def _metric_view(m: MetricResult) -> dict:
+    """A metric against its threshold, as the pass/fail cells show it (reply metrics and KPIs alike)."""
+    return {
+        "m": m,
+        "value": fmt_metric_value(m, m.value),
+        "threshold": threshold_text(m),
+        "mark": status_mark(m.passed),
+        "status": status_zh(m.passed),
+        "tone": status_tone(m.passed),
+        "ratio": (
+            f"{fmt_number(m.numerator)} / {fmt_number(m.denominator)}"
+            if m.numerator is not None and m.denominator is not None
+            else ""
+        ),
+        "who": " · ".join(x for x in (m.agent_id or "", m.day.isoformat() if m.day else "") if x),
+    }
+
+
 def _shop_view(shop: ShopSummary) -> dict:
-    metrics = [
-        {
-            "m": m,
-            "value": fmt_metric_value(m, m.value),
-            "threshold": threshold_text(m),
-            "status": status_zh(m.passed),
-            "tone": {True: "good", False: "bad", None: "muted"}[m.passed],
-            "ratio": (
-                f"{fmt_number(m.numerator)} / {fmt_number(m.denominator)}"
-                if m.numerator is not None and m.denominator is not None
-                else ""
-            ),
-            "who": " · ".join(x for x in (m.agent_id or "", m.day.isoformat() if m.day else "") if x),
-        }
-        for m in shop.metrics
-    ]
+    metrics = [_metric_view(m) for m in shop.metrics]
     e = shop.exposure
     money = (e.fine_yuan + e.buyer_compensation_yuan) if e else 0.0
     return {
@@ -320,6 +340,46 @@ def _shop_view(shop: ShopSummary) -> dict:
         "tone": _score_tone(shop.mean_score),
         "exposure": e,
         "money": money,
+    }
+
+
+# ------------------------------------------------------------------ sales KPIs
+def _kpi_row_view(row: KpiRow, fields: tuple[str, ...]) -> dict:
+    """A KPI row; `tone` colours a judged row like the reply metrics (none where nothing is judged)."""
+    return {
+        "row": row,
+        "name": kpi_name(row),
+        "level": KPI_LEVEL_ZH.get(row.level, row.level),
+        "platform": platform_zh(row.platform),
+        "day": kpi_day(row),
+        "cells": [c.text(row) for c in kpi_columns(fields)],
+        "tone": status_tone(kpi_status(row)) if row.results else "",
+        "results": [_metric_view(m) for m in row.results],
+    }
+
+
+def _kpi_table(kpis: KpiReport, levels: tuple[str, ...], fields: tuple[str, ...], *, daily: bool) -> dict:
+    return {
+        "heads": [c.label for c in kpi_columns(fields)],
+        "rows": [_kpi_row_view(r, fields) for r in kpi_rows(kpis, levels, daily=daily)],
+    }
+
+
+def _kpi_view(kpis: KpiReport | None) -> dict | None:
+    """销售与售后指标: the profile, import counts, shop and agent totals, and the judged daily rows."""
+    if kpis is None:
+        return None
+    daily = _kpi_table(kpis, ("platform", "shop", "agent"), KPI_DAILY_FIELDS, daily=True)
+    judged = [m for v in daily["rows"] for m in v["results"] if m["m"].passed is not None]
+    return {
+        "k": kpis,
+        "profile": kpi_profile_text(kpis),
+        "imports": [(label, import_counts_text(summary)) for label, summary in kpi_imports(kpis)],
+        "shops": _kpi_table(kpis, ("platform", "shop"), KPI_SHOP_FIELDS, daily=False),
+        "agents": _kpi_table(kpis, ("agent",), KPI_AGENT_FIELDS, daily=False),
+        "daily": daily,
+        "judged": len(judged),
+        "failed": sum(1 for m in judged if m["m"].passed is False),
     }
 
 
@@ -405,6 +465,7 @@ def _page(report: AuditReport, masked: bool) -> dict:
         "histogram": histogram,
         "categories": categories,
         "shops": [_shop_view(s) for s in report.shops],
+        "kpi": _kpi_view(report.kpis),
         "agents": agents,
         "unassigned": unassigned_agents(report),
         "unassigned_zh": UNASSIGNED_ZH,

@@ -7,9 +7,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from kefuguard.conversation.results import AuditReport, ShopSummary
+from kefuguard.conversation.results import AuditReport, KpiReport, ShopSummary
 from kefuguard.io.reports.common import (
     SEVERITIES,
+    WHOLE_PERIOD_ZH,
     agent_label,
     category_zh,
     day_range,
@@ -17,7 +18,13 @@ from kefuguard.io.reports.common import (
     fmt_number,
     fmt_seconds,
     fmt_yuan,
+    import_counts_text,
     is_unassigned,
+    kpi_columns,
+    kpi_imports,
+    kpi_name,
+    kpi_profile_text,
+    kpi_rows,
     platform_zh,
     ranked_agents,
     severity_zh,
@@ -29,6 +36,10 @@ from kefuguard.io.reports.common import (
 
 RANKING_SIZE = 5
 _SEVERITY_STYLE = {"critical": "bold red", "major": "dark_orange", "minor": "yellow", "info": "cyan"}
+_STATUS_STYLE = {True: "green", False: "bold red", None: "dim"}
+# the KPI columns (short headers) a terminal can hold; the HTML and XLSX reports have them all
+_KPI_HEADS = {"consulted": "询单", "paid": "付款", "conversion_rate": "转化率", "fulfilment_rate": "落实率",
+              "sales": "销售额", "avg_order_value": "客单价", "silent_ordered": "静默"}
 
 
 def print_summary(
@@ -75,6 +86,8 @@ def print_summary(
         console.print(_shops_table(report.shops))
         if any(shop.metrics for shop in report.shops):
             console.print(_metrics_table(report.shops))
+    if report.kpis is not None:
+        console.print(_kpi_table(report.kpis))
     if report.agents:
         console.print(_agents_table(report, ranking_size))
     if report.findings_by_category:
@@ -122,15 +135,45 @@ def _metrics_table(shops: list[ShopSummary]) -> Table:
         table.add_column(name, justify=justify)
     for shop in shops:
         for m in shop.metrics:
-            style = {True: "green", False: "bold red", None: "dim"}[m.passed]
             table.add_row(
                 shop.shop,
                 m.title,
                 fmt_metric_value(m, m.value),
                 threshold_text(m) if m.threshold is not None else "—",
-                Text(status_mark(m.passed), style=style),
+                _status(m.passed),
                 fmt_yuan(m.fine_yuan) if m.fine_yuan else "",
             )
+    return table
+
+
+def _status(passed: bool | None, label: str | None = None) -> Text:
+    return Text(label or status_mark(passed), style=_STATUS_STYLE[passed])
+
+
+def _kpi_table(kpis: KpiReport) -> Table:
+    """Sales KPIs per shop and platform over the whole period, and how many daily targets failed."""
+    columns = kpi_columns(tuple(_KPI_HEADS))
+    caption = "；".join(f"{label}导入 {import_counts_text(counts)}" for label, counts in kpi_imports(kpis))
+    table = Table(title=f"销售指标（整段时间，口径 {kpi_profile_text(kpis)}）", caption=caption or None)
+    table.add_column("店铺", overflow="fold")
+    table.add_column("平台")
+    for c in columns:
+        table.add_column(_KPI_HEADS[c.field], justify="right")
+    table.add_column("日未达标", justify="center")
+    daily = kpi_rows(kpis, ("platform", "shop"), daily=True)
+    for row in kpi_rows(kpis, ("platform", "shop"), daily=False):
+        judged = [
+            m.passed
+            for d in daily
+            if (d.level, d.platform, d.shop) == (row.level, row.platform, row.shop)
+            for m in d.results
+            if m.passed is not None
+        ]
+        failed = judged.count(False)
+        verdict = _status(not failed, f"{status_mark(not failed)} {failed}/{len(judged)}") if judged else "—"
+        name = WHOLE_PERIOD_ZH if row.level == "platform" else kpi_name(row)
+        table.add_row(name, platform_zh(row.platform), *[c.text(row) for c in columns], verdict,
+                      style="bold" if row.level == "platform" else None)
     return table
 
 

@@ -1,4 +1,4 @@
-"""The audit report as an Excel workbook: 汇总, 客服, 违规明细, 指标, 拒收行.
+"""The audit report as an Excel workbook: 汇总, 客服, 违规明细, 指标, 销售指标 (with order exports), 处罚明细, 拒收行.
 
 Every text cell is written with `write_string`, never `write`: chat text such as "=还在吗" or a
 pasted link must stay text, not become a formula or a hyperlink (CSV/Excel formula injection).
@@ -13,18 +13,27 @@ import os
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import xlsxwriter
 
 from kefuguard.conversation.results import BASIS_ZH, AuditReport
 from kefuguard.io.reports.common import (
+    KPI_COLUMNS,
+    KPI_LEVEL_ZH,
     SEVERITIES,
+    WHOLE_PERIOD_ZH,
     agent_label,
     category_zh,
     day_range,
     fmt_metric_value,
+    import_counts_text,
     is_unassigned,
+    kpi_imports,
+    kpi_profile_text,
+    kpi_requirements,
+    kpi_sort_key,
+    kpi_status,
     local_time,
     platform_zh,
     ranked_agents,
@@ -73,6 +82,13 @@ def _width(value: Any) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
 
 
+class _Styled(NamedTuple):
+    """A cell value with its own format (a pass/fail cell), overriding the column's."""
+
+    value: Any
+    fmt: Any
+
+
 class _Sheet:
     """A worksheet written row by row, remembering column widths for the end."""
 
@@ -103,7 +119,10 @@ class _Sheet:
 
     def line(self, values: Sequence[Any], fmts: Sequence[Any] | None = None) -> int:
         for col, value in enumerate(values):
-            self.cell(self.row, col, value, fmts[col] if fmts else None)
+            fmt = fmts[col] if fmts else None
+            if isinstance(value, _Styled):
+                value, fmt = value
+            self.cell(self.row, col, value, fmt)
         self.row += 1
         return self.row - 1
 
@@ -164,9 +183,21 @@ class _Book:
         self.good = add({**base, "font_color": "#12805C", "bg_color": "#E6F6EF"})
         self.bad = add({**base, "font_color": "#C4320A", "bg_color": "#FDECEA", "bold": True})
         self.muted = add({**base, "font_color": "#8A93A6"})
+        self.count = add({**base, "num_format": "#,##0"})
+        self.percent = add({**base, "num_format": "0.0%"})
+        self.ratio = add({**base, "num_format": "0.00"})
+        self.hours = add({**base, "num_format": "0.0"})
 
     def sheet(self, name: str) -> _Sheet:
         return _Sheet(self, name)
+
+    def status(self, passed: bool | None) -> _Styled:
+        """达标 / 未达标 / 无阈值, green / red / grey."""
+        return _Styled(status_zh(passed), {True: self.good, False: self.bad, None: self.muted}[passed])
+
+    def kpi_format(self, kind: str) -> Any:
+        return {"count": self.count, "pct": self.percent, "yuan": self.yuan, "ratio": self.ratio,
+                "hours": self.hours}[kind]
 
 
 def _summary(book: _Book, report: AuditReport) -> None:
@@ -194,6 +225,16 @@ def _summary(book: _Book, report: AuditReport) -> None:
         ("保证金风险（元）", t["deposit_at_risk_yuan"]),
         ("预估扣分", t["points"]),
     ]
+    if report.kpis is not None:
+        k = report.kpis
+        pairs += [
+            ("销售指标口径", kpi_profile_text(k)),
+            ("订单数", k.orders),
+            ("静默下单订单", k.silent_orders),
+            ("售后记录", k.refunds),
+            ("未匹配订单的售后", k.unmatched_refunds),
+            *[(f"{label}导入", import_counts_text(counts)) for label, counts in kpi_imports(k)],
+        ]
     for key, value in pairs:
         s.line([key, value], [book.key, None])
     s.line(["说明", report.disclaimer], [book.key, book.note])
@@ -362,50 +403,53 @@ def _metrics(book: _Book, report: AuditReport) -> None:
         "罚款（元）",
         "说明",
     ]
-    top = s.header(names)
-    for shop in report.shops:
-        for m in shop.metrics:
-            fmt = {True: book.good, False: book.bad, None: book.muted}[m.passed]
-            s.line(
-                [
-                    m.shop,
-                    platform_zh(m.platform),
-                    m.agent_id or "",
-                    m.day,
-                    m.title,
-                    m.metric,
-                    fmt_metric_value(m, m.value),
-                    threshold_text(m),
-                    status_zh(m.passed),
-                    m.value,
-                    m.threshold,
-                    m.unit,
-                    m.numerator,
-                    m.denominator,
-                    m.fine_yuan,
-                    m.note,
-                ],
-                [
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    fmt,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    book.yuan,
-                    None,
-                ],
-            )
-    s.ws.autofilter(top, 0, max(s.row - 1, top), len(names) - 1)
-    s.ws.freeze_panes(top + 1, 0)
+    rows = [
+        [
+            m.shop,
+            platform_zh(m.platform),
+            m.agent_id or "",
+            m.day,
+            m.title,
+            m.metric,
+            fmt_metric_value(m, m.value),
+            threshold_text(m),
+            book.status(m.passed),
+            m.value,
+            m.threshold,
+            m.unit,
+            m.numerator,
+            m.denominator,
+            m.fine_yuan,
+            m.note,
+        ]
+        for shop in report.shops
+        for m in shop.metrics
+    ]
+    s.table(names, rows, [*[None] * 14, book.yuan, None])
+    s.finish()
+
+
+def _kpis(book: _Book, report: AuditReport) -> None:
+    """销售指标: every KPI row (agent/shop/platform × day, 合计 = whole period), judged like 指标."""
+    kpis = report.kpis
+    if kpis is None:
+        return
+    s = book.sheet("销售指标")
+    names = ["层级", "平台", "店铺", "客服", "日期", *[c.label for c in KPI_COLUMNS], "考核要求", "达标"]
+    rows = [
+        [
+            KPI_LEVEL_ZH.get(r.level, r.level),
+            platform_zh(r.platform),
+            r.shop,
+            r.agent_id,
+            r.day or WHOLE_PERIOD_ZH,
+            *[c.value(r) for c in KPI_COLUMNS],
+            kpi_requirements(r),
+            book.status(kpi_status(r)),
+        ]
+        for r in sorted(kpis.rows, key=kpi_sort_key)
+    ]
+    s.table(names, rows, [*[None] * 5, *[book.kpi_format(c.kind) for c in KPI_COLUMNS], None, None])
     s.finish()
 
 
@@ -454,6 +498,7 @@ def write_xlsx(report: AuditReport, path: str | os.PathLike[str], *, mask_pii: b
         _agents(book, report)
         _findings(book, report)
         _metrics(book, report)
+        _kpis(book, report)
         _charges(book, report)
         _rejects(book, report, mask_pii)
     finally:
