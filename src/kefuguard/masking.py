@@ -172,14 +172,20 @@ def mask_report(report: Any) -> Any:
     ]
     update: dict[str, Any] = {"flagged": flagged, "all_findings": rows}
     imports = getattr(report, "imports", None)
-    files = getattr(imports, "files", None)
-    if files:  # a file-level error may quote the file's first line
-        masked_files = [
-            {k: mask_text(v) if k in _FILE_TEXT_KEYS and isinstance(v, str) else v for k, v in f.items()}
-            for f in files
-        ]
-        update["imports"] = imports.model_copy(update={"files": masked_files})
+    if getattr(imports, "files", None):  # a file-level error may quote the file's first line
+        update["imports"] = _mask_import_files(imports)
+    kpis = getattr(report, "kpis", None)
+    if kpis is not None and kpis.imports:  # the order and refund exports' file lists, likewise
+        update["kpis"] = kpis.model_copy(update={"imports": {k: _mask_import_files(v) for k, v in kpis.imports.items()}})
     return report.model_copy(update=update)
+
+
+def _mask_import_files(imports: Any) -> Any:
+    masked = [
+        {k: mask_text(v) if k in _FILE_TEXT_KEYS and isinstance(v, str) else v for k, v in f.items()}
+        for f in imports.files
+    ]
+    return imports.model_copy(update={"files": masked})
 
 
 def mask_cells(cells: list[str] | tuple[str, ...]) -> list[str]:

@@ -145,10 +145,10 @@ def test_report_kpis_equal_the_kpi_computation(tmp_path, workers, reader):
 
 
 def test_refunds_alone_and_missing_files_are_clear_errors(tmp_path, files):
-    chats, orders, refunds = files
+    chats, _, refunds = files
     with pytest.raises(ValueError, match="--orders"):
         _audit(tmp_path, chats, refunds=[refunds])
-    with pytest.raises(FileNotFoundError, match="nope.csv"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.csv"):
         _audit(tmp_path, chats, [tmp_path / "nope.csv"])
 
 
@@ -174,3 +174,18 @@ def test_cli_audit_refuses_an_unknown_attribution(tmp_path, files):
                                       "--out", str(tmp_path / "x"), "--workers", "1"])
     assert result.exit_code == 2
     assert "nope" in result.output
+
+
+def test_order_import_errors_are_masked_in_the_json_report(tmp_path, files):
+    from kefuguard.io.reports import write_json
+
+    chats, orders, _ = files
+    bad = tmp_path / "客户13812345678.csv"
+    bad.write_text("备注\n随便\n", encoding="utf-8")  # no order header: unreadable, its path in the error
+    report = _audit(tmp_path, chats, [orders, bad])
+    assert any("13812345678" in f["error"] for f in report.kpis.imports["orders"].files if "error" in f)
+    write_json(report, tmp_path / "report.json", mask_pii=True)
+    data = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    (unreadable,) = [f for f in data["kpis"]["imports"]["orders"]["files"] if f["status"] == "unreadable"]
+    # the error texts are masked like the chat import's (the file's own path is kept, as there)
+    assert "13812345678" not in unreadable["error"] + unreadable["error_en"] and "找不到订单表头" in unreadable["error"]

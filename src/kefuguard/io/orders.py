@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import chain
 from pathlib import Path
@@ -189,19 +190,19 @@ def _build(kind: _Kind, get: Callable[[str], Any], platform: str | None, shop: s
         if not plat:
             raise _bad("platform", kind, "为空（可用 --platform 指定默认值）", "missing (give a default with --platform)")
         items = get("items")
-        return Order(
-            order_id=order_id, buyer_id=buyer, shop=shop_name, platform=plat,
+        return Order(  # the few distinct shop/status texts shared, not one copy per order
+            order_id=order_id, buyer_id=buyer, shop=sys.intern(shop_name), platform=plat,
             created_at=_time(get("created_at"), "created_at", kind, required=True),
             paid_at=_time(get("paid_at"), "paid_at", kind, required=False),
             amount=_number(get("amount"), "amount", kind, integer=False),
             items=1 if not cell_text(items) else int(_number(items, "items", kind, integer=True)),
-            status=text("status"), source=source,
+            status=sys.intern(text("status")), source=source,
         )
     return Refund(
         order_id=order_id, reason=text("reason"), is_quality=_flag(get("is_quality"), "is_quality", kind),
         requested_at=_time(get("requested_at"), "requested_at", kind, required=True),
         finished_at=_time(get("finished_at"), "finished_at", kind, required=False),
-        status=text("status"), dispute=_flag(get("dispute"), "dispute", kind), source=source,
+        status=sys.intern(text("status")), dispute=_flag(get("dispute"), "dispute", kind), source=source,
     )
 
 

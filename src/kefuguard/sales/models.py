@@ -1,22 +1,24 @@
 """Orders and after-sales (refund) records as exported by the shop back-ends.
 
-Naive times are Asia/Shanghai, like chat messages.
+Naive times are Asia/Shanghai, like chat messages. Validated pydantic dataclasses with slots, not
+models: an audit's parent keeps every order for the KPIs, and 200,000 orders take ~100 MB so
+instead of ~250 MB.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+from pydantic.dataclasses import dataclass
 
 from kefuguard.conversation.model import as_shanghai
 from kefuguard.rules.model import platform_code
 
 
-class Order(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Order:
     """One order. Paid when `paid_at` is set (the status column is kept as read, not interpreted)."""
-
-    model_config = ConfigDict(frozen=True)
 
     order_id: str = Field(min_length=1)
     buyer_id: str = Field(min_length=1)
@@ -44,10 +46,9 @@ class Order(BaseModel):
         return self.paid_at is not None
 
 
-class Refund(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refund:
     """One after-sales / refund record, joined to its order by `order_id`."""
-
-    model_config = ConfigDict(frozen=True)
 
     order_id: str = Field(min_length=1)
     reason: str = ""
