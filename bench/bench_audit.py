@@ -12,8 +12,12 @@ on each size — throughput, scaling efficiency (time with 1 worker ÷ (n × tim
 of every process, sampled every 0.1 s (psutil), and the peak of their sum — next to the current
 path (this process reads and groups, the workers audit: `reader="serial"`) on sizes up to
 `--current-up-to`, runs alternating, best of `--repeat`.
+`--orders 200000` (issue 15) runs the 1M-message audit on all cores twice over, alternating: on
+the chats alone, and joined with that many generated orders and ~5% refunds
+(`kefuguard.sample.commerce.write_bench_commerce`): the order-based checks and the KPIs on.
 Usage: python bench/bench_audit.py [--messages 1000000] [--baseline HEAD] [--repeat 2] [--out bench/out/audit.md]
        python bench/bench_audit.py --scale 1000000,5000000 [--workers 1,2] [--repeat 2]
+       python bench/bench_audit.py --orders 200000 [--repeat 2]
 """
 
 from __future__ import annotations
@@ -73,6 +77,10 @@ else:
         from kefuguard.conversation.config import AuditConfig
         options = AuditOptions(out_dir=Path(out), workers=1 if mode == "semantic1" else 0,
                                config=AuditConfig(semantic_checks=True))
+    elif mode.startswith("orders"):  # ordersN: parN joined with orders.csv/refunds.csv beside the chats
+        chats = Path(path)
+        options = AuditOptions(out_dir=Path(out), workers=int(mode[6:]), reader="parallel",
+                               orders=[chats.with_name("orders.csv")], refunds=[chats.with_name("refunds.csv")])
     else:  # parN: the parallel reader with N workers
         options = AuditOptions(out_dir=Path(out), workers=int(mode[3:]), reader="parallel")
     report = run_audit([path], options)
@@ -117,7 +125,10 @@ def main() -> None:
     ap.add_argument("--workers", default="1,2", help="worker counts for --scale")
     ap.add_argument("--current-up-to", type=int, default=1_000_000,
                     help="with --scale, also run the current path (serial reader, all cores) up to this size")
+    ap.add_argument("--orders", type=int, help="orders joined with the chats for the KPI comparison, e.g. 200000")
     args = ap.parse_args()
+    if args.orders:
+        return with_orders(args)
     if args.scale:
         return scale(args)
     if args.baseline:
@@ -242,6 +253,58 @@ def scale(args) -> None:
     report = "\n".join(lines)
     print(report)
     target = args.out.with_name(args.out.stem + "-scale.md")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(report + "\n", encoding="utf-8")
+
+
+def with_orders(args) -> None:
+    """The audit on all cores, chats alone vs chats joined with order and refund exports."""
+    from kefuguard.sample import generate_to_jsonl
+    from kefuguard.sample.commerce import write_bench_commerce
+
+    cores = len(os.sched_getaffinity(0))
+    modes = [f"par{cores}", f"orders{cores}"]
+    with tempfile.TemporaryDirectory(prefix="kefuguard-bench-") as tmp:
+        data = Path(tmp) / "messages.jsonl"
+        generate_to_jsonl(data, args.messages, seed=11)
+        t0 = time.perf_counter()
+        counts = write_bench_commerce(data, data.with_name("orders.csv"), data.with_name("refunds.csv"),
+                                      orders=args.orders, seed=11)
+        gen_s = time.perf_counter() - t0
+        sizes = {name: data.with_name(name).stat().st_size / 2**20 for name in ("messages.jsonl", "orders.csv",
+                                                                                  "refunds.csv")}
+        best: dict[str, dict] = {}
+        for i in range(args.repeat):
+            for mode in (modes if i % 2 == 0 else modes[::-1]):
+                out = Path(tmp) / f"{mode}-{i}"
+                out.mkdir()
+                r = run_mode(mode, data, out)
+                print(f"{mode} run {i + 1}: {r}", file=sys.stderr)
+                if mode not in best or r["seconds"] < best[mode]["seconds"]:
+                    best[mode] = r
+                shutil.rmtree(out, ignore_errors=True)
+    labels = {modes[0]: "chats only", modes[1]: f"chats + {counts.get('orders', args.orders):,} orders + "
+                                                 f"{counts.get('refunds', 0):,} refunds"}
+    lines = [
+        f"{args.messages:,} generated messages ({sizes['messages.jsonl']:.0f} MB JSONL) with generated order and "
+        f"refund exports ({sizes['orders.csv']:.0f} MB + {sizes['refunds.csv']:.1f} MB CSV, written in {gen_s:.1f} s), "
+        f"all checks on, parallel reader on all {cores} cores, runs alternating, best of {args.repeat}.",
+        "",
+        "| input | seconds | messages/s | CPU s | peak RSS parent MB | peak RSS per worker MB "
+        "| peak RSS all processes MB (sampled sum) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for mode in modes:
+        r = best[mode]
+        per = ", ".join(_mb(x) for x in (r.get("sampled_workers_mb") or [])[:cores]) or _mb(r["worker_mb"])
+        lines.append(f"| {labels[mode]} | {r['seconds']:.1f} | {r['messages'] / r['seconds']:,.0f} | "
+                     f"{r.get('cpu_s', 0):.0f} | {_mb(r['parent_mb'])} | {per} | {_mb(r.get('sampled_total_mb', 0))} |")
+    a, b = best[modes[0]], best[modes[1]]
+    lines += ["", f"With orders / chats only: {b['seconds'] / a['seconds']:.3f} (time), "
+                  f"{b.get('sampled_total_mb', 0) - a.get('sampled_total_mb', 0):+,.0f} MB (sampled peak of all processes)."]
+    report = "\n".join(lines)
+    print(report)
+    target = args.out.with_name(args.out.stem + "-orders.md")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(report + "\n", encoding="utf-8")
 

@@ -94,6 +94,12 @@ def test_demo_writes_reports_that_render_in_a_browser(tmp_path):
         assert (tmp_path / name).is_file(), name
     data = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert data["conversations"] > 0
+    # the demo joins the bundled order and refund exports: KPIs for all six shops, in every format
+    kpis = data["kpis"]
+    assert {r["platform"] for r in kpis["rows"] if r["level"] == "shop"} == set(PLATFORMS)
+    assert kpis["imports"]["orders"]["accepted"] == 518 and kpis["imports"]["refunds"]["accepted"] == 113
+    assert "销售与售后指标" in (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "销售指标" in result.output and (tmp_path / "order_rejects.csv").is_file()
     browser = _chromium()
     if browser is None:
         if os.environ.get("CI"):

@@ -600,12 +600,14 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="报告输出目录")] = Path("reports/demo"),
     workers: Annotated[int, typer.Option("--workers", "-w", help="并行进程数，0 = 全部核心")] = 0,
 ) -> None:
-    """用内置示例数据（6 家店铺、3 天、多种文件格式与故意的坏行）跑一遍完整审计。"""
+    """用内置示例数据（6 家店铺、3 天、多种文件格式与故意的坏行，附订单与售后导出）跑一遍完整审计与销售指标。"""
     from kefuguard.sample import sample_dir
+    from kefuguard.sample.commerce import ORDERS_CSV, ORDERS_XLSX, REFUNDS_CSV, commerce_dir
 
-    data = sample_dir()
-    console.print(f"示例数据: {data}")
-    _run_audit_command([data], out, workers, None, None, None, "html,json,xlsx")
+    data, commerce = sample_dir(), commerce_dir()
+    console.print(f"示例数据: {data}；订单与售后导出: {commerce}")
+    _run_audit_command([data], out, workers, None, None, None, "html,json,xlsx",
+                       orders=[commerce / ORDERS_CSV, commerce / ORDERS_XLSX], refunds=[commerce / REFUNDS_CSV])
 
 
 app.add_typer(calc_app, name="calc")  # compensation calculators live in their own module

@@ -18,6 +18,7 @@ from kefuguard.audit import PARQUET_FILES, AuditOptions, run_audit
 from kefuguard.cli import app
 from kefuguard.io.parquet import TABLES, read_sorted
 from kefuguard.sample import sample_dir
+from kefuguard.sample.commerce import ORDERS_CSV, ORDERS_XLSX, REFUNDS_CSV, commerce_dir
 
 from .messy import write_messy_csv, write_messy_jsonl
 
@@ -28,6 +29,8 @@ def comparable(report) -> dict:
     """A report without what differs by design between two runs: when it ran, where rejects went."""
     data = report.model_dump(exclude={"generated_at"})
     data["imports"].pop("rejects_path")
+    for summary in (data.get("kpis") or {}).get("imports", {}).values():
+        summary.pop("rejects_path")
     return data
 
 
@@ -45,17 +48,26 @@ def assert_same_outputs(a_out: Path, a, b_out: Path, b, tables: bool = True) -> 
             assert read_sorted(b_out / f"{name}.parquet") == read_sorted(a_out / f"{name}.parquet"), name
 
 
+def sample_commerce() -> dict[str, list[Path]]:
+    """The bundled order and refund exports: KPIs and the order-based checks on in the comparisons."""
+    root = commerce_dir()
+    return {"orders": [root / ORDERS_CSV, root / ORDERS_XLSX], "refunds": [root / REFUNDS_CSV]}
+
+
 @pytest.fixture(scope="module")
 def serial_sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("serial")
-    return out, run_audit([sample_dir()], AuditOptions(out_dir=out, workers=1, reader="serial", parquet=True))
+    report = run_audit([sample_dir()], AuditOptions(out_dir=out, workers=1, reader="serial", parquet=True,
+                                                    **sample_commerce()))
+    assert report.kpis is not None and report.kpis.rows
+    return out, report
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_parallel_reader_audit_equals_serial_on_the_sample(serial_sample, tmp_path, workers):
     out = tmp_path / "par"
     report = run_audit([sample_dir()], AuditOptions(out_dir=out, workers=workers, reader="parallel", parquet=True,
-                                                    split_bytes=20_000, partition_bytes=60_000))
+                                                    split_bytes=20_000, partition_bytes=60_000, **sample_commerce()))
     assert_same_outputs(*serial_sample, out, report)
 
 

@@ -15,7 +15,7 @@ from kefuguard.cli import app
 from kefuguard.io.parquet import read_sorted
 from kefuguard.sample import sample_dir
 
-from .test_audit_parallel import assert_same_outputs
+from .test_audit_parallel import assert_same_outputs, sample_commerce
 
 distributed = pytest.importorskip("distributed")
 
@@ -30,7 +30,8 @@ def cluster():
 @pytest.fixture(scope="module")
 def single(tmp_path_factory):
     out = tmp_path_factory.mktemp("single")
-    return out, run_audit([sample_dir()], AuditOptions(out_dir=out, workers=1, reader="serial", parquet=True))
+    return out, run_audit([sample_dir()], AuditOptions(out_dir=out, workers=1, reader="serial", parquet=True,
+                                                       **sample_commerce()))
 
 
 def test_dask_cluster_equals_the_single_process_run(cluster, single, tmp_path):
@@ -39,7 +40,8 @@ def test_dask_cluster_equals_the_single_process_run(cluster, single, tmp_path):
     out = tmp_path / "dask"
     # small spans and partitions: many read tasks, a real shuffle of every conversation
     report = run_audit([sample_dir()], AuditOptions(out_dir=out, engine="dask", scheduler=cluster.scheduler_address,
-                                                    split_bytes=30_000, partition_bytes=40_000))
+                                                    split_bytes=30_000, partition_bytes=40_000, **sample_commerce()))
+    assert report.kpis is not None and report.kpis.rows  # the KPIs and order checks travel to the workers too
     single_out, single_report = single
     for name in ("findings", "metrics", "scores"):
         rows = read_sorted(out / f"{name}.parquet")
@@ -74,8 +76,11 @@ def test_missing_dask_is_a_clear_error_in_both_languages(tmp_path, monkeypatch):
 
 def test_cli_engine_dask_without_a_scheduler_starts_a_local_cluster(single, tmp_path):
     out = tmp_path / "local"
+    commerce = sample_commerce()
+    exports = [arg for path in commerce["orders"] for arg in ("--orders", str(path))] + [
+        arg for path in commerce["refunds"] for arg in ("--refunds", str(path))]
     result = CliRunner().invoke(app, ["audit", str(sample_dir()), "--engine", "dask", "--workers", "2",
-                                      "--out", str(out), "--formats", "json"])
+                                      "--out", str(out), "--formats", "json", *exports])
     assert result.exit_code == 0, result.output
     single_out, _ = single
     for name in ("findings", "metrics", "scores"):
