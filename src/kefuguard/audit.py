@@ -37,6 +37,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kefuguard.audit_commerce import (
+    ORDER_REJECTS,
+    Commerce,
+    PendingCommerce,
+    WorkerFile,
+    finish_kpis,
+    import_summary,
+    load_commerce,
+    worker_commerce,
+)
 from kefuguard.checker import get_checker
 from kefuguard.conversation.assemble import DEFAULT_MEMORY_BUDGET, conversation_from_records
 from kefuguard.conversation.checks import audit_conversation
@@ -48,12 +58,11 @@ from kefuguard.conversation.profiles import DEFAULT_PROFILES, MetricProfile, Met
 from kefuguard.conversation.results import (
     AuditReport,
     ConversationResult,
-    ImportSummary,
     MetricResult,
     ShopSummary,
 )
 from kefuguard.conversation.scoring import AgentAccumulator, ExposureAccumulator, rank_agents
-from kefuguard.io.importers import InputNotFoundError, RejectsWriter, import_logs
+from kefuguard.io.importers import RejectsWriter, import_logs
 from kefuguard.io.parallel_read import (
     DEFAULT_PARTITION_BYTES,
     DEFAULT_SPLIT_BYTES,
@@ -70,16 +79,13 @@ from kefuguard.io.parallel_read import (
 from kefuguard.masking import mask_text
 from kefuguard.rules.model import PLATFORMS
 from kefuguard.sales.kpi import KpiCollector
-from kefuguard.sales.models import Order, Refund
-from kefuguard.sales.orderbook import OrderBook
-from kefuguard.sales.profiles import AttributionProfile, get_profile
 
 log = logging.getLogger("kefuguard.audit")
 
 #: Parquet tables an audit writes with `parquet=True` (schemas: kefuguard.io.parquet, docs/scale.md).
 PARQUET_FILES = ("findings.parquet", "scores.parquet", "metrics.parquet", "agents.parquet")
 #: What an audit writes into its output folder (never read back as input).
-OUTPUT_FILES = ("findings.csv", "rejects.csv", "order_rejects.csv", "report.html", "report.json", "report.xlsx", *PARQUET_FILES)
+OUTPUT_FILES = ("findings.csv", "rejects.csv", ORDER_REJECTS, "report.html", "report.json", "report.xlsx", *PARQUET_FILES)
 
 FINDING_COLUMNS = (
     "shop", "platform", "agent_id", "conversation_id", "sent_at", "check_id", "title", "severity",
@@ -273,32 +279,15 @@ def _settle_deposit_tie(exp: ExposureAccumulator, result: ConversationResult) ->
 
 # ---------------------------------------------------------------- workers
 
-@dataclass(frozen=True)
-class Commerce:
-    """The order and after-sales exports an audit joins (issue 15): the index the order-based checks
-    read per conversation, and the attribution profile the KPI collectors follow. The parent also
-    keeps the orders and refunds themselves, for the KPIs at the end (`KpiCollector.finish`)."""
-
-    book: OrderBook
-    profile: AttributionProfile
-    orders: list[Order] = field(default_factory=list, repr=False)
-    refunds: list[Refund] = field(default_factory=list, repr=False)
-    imports: dict[str, ImportSummary] = field(default_factory=dict)
-
-    def for_workers(self) -> Commerce:
-        """What a worker needs: the index and the profile, not the records."""
-        return Commerce(self.book, self.profile)
-
-
 _WORKER_CONFIG: AuditConfig | None = None
 _WORKER_PROFILES: dict[str, MetricProfile] | None = None
-_WORKER_COMMERCE: Commerce | None = None
+_WORKER_COMMERCE_FILE: str | None = None  # the parent's pickle of the exports' index (audit_commerce)
 _WARM = False  # this worker process has built its checkers (and frozen them out of the GC's view)
 
 
-def _init_worker(config: AuditConfig, profiles: dict[str, MetricProfile], commerce: Commerce | None = None) -> None:
-    global _WORKER_CONFIG, _WORKER_PROFILES, _WORKER_COMMERCE
-    _WORKER_CONFIG, _WORKER_PROFILES, _WORKER_COMMERCE = config, profiles, commerce
+def _init_worker(config: AuditConfig, profiles: dict[str, MetricProfile], commerce_file: str | None = None) -> None:
+    global _WORKER_CONFIG, _WORKER_PROFILES, _WORKER_COMMERCE_FILE
+    _WORKER_CONFIG, _WORKER_PROFILES, _WORKER_COMMERCE_FILE = config, profiles, commerce_file
     # long-lived objects (tables, checkers) leave the collector's view; batches clean up after
     # themselves in audit_records_batch
     gc.freeze()
@@ -336,7 +325,7 @@ def audit_batch(
     """Audit a batch of conversations (runs in a worker process or inline)."""
     config = config or _WORKER_CONFIG or AuditConfig()
     profiles = dict(profiles or _WORKER_PROFILES or DEFAULT_PROFILES)
-    commerce = commerce or _WORKER_COMMERCE
+    commerce = commerce or worker_commerce(_WORKER_COMMERCE_FILE)
     partial = _new_partial(profiles, flagged_per_shop, commerce, thresholds, keep_scores)
     for conv in conversations:
         _audit_one(partial, conv, config, profiles, commerce)
@@ -358,7 +347,7 @@ def _audit_one(partial: PartialAudit, conv: Conversation, config: AuditConfig,
     cm = partial.metrics.add(conv)  # the turn checks judge the turns these metrics cut
     result = audit_conversation(
         conv, get_checker(conv.platform), config, profiles.get(conv.platform), cm.turns if cm else None,
-        commerce.book.facts(conv) if commerce is not None else None,
+        commerce.facts(conv) if commerce is not None else None,
     )
     partial.platforms.add(conv.platform)
     partial.add(conv, result, config.mask_pii)
@@ -382,7 +371,7 @@ def audit_partition(
     conversations) into conversations and audit them; also returns grouping's counts."""
     config = config or _WORKER_CONFIG or AuditConfig()
     profiles = dict(profiles or _WORKER_PROFILES or DEFAULT_PROFILES)
-    commerce = commerce or _WORKER_COMMERCE
+    commerce = commerce or worker_commerce(_WORKER_COMMERCE_FILE)
     in_pool = _WORKER_CONFIG is not None
     if in_pool:
         _warm_once()
@@ -533,65 +522,32 @@ def _run_audit(paths, options: AuditOptions, progress) -> AuditReport:
     if options.mask_pii is not None and options.mask_pii != options.config.mask_pii:
         options = replace(options, config=options.config.model_copy(update={"mask_pii": options.mask_pii}))
     rejects_path = out_dir / "rejects.csv"
-    commerce = load_commerce(options, out_dir)
     if options.engine == "dask":
         from kefuguard.audit_dask import run_dask_audit
 
-        return run_dask_audit(paths, options, progress, rejects_path, commerce)
+        commerce = load_commerce(options, out_dir)
+        return finish_kpis(run_dask_audit(paths, options, progress, rejects_path, commerce), commerce)
     workers = _worker_count(options.workers)
-    initargs = (options.config, options.profiles, commerce.for_workers() if commerce is not None else None)
-    if options.reader == "parallel" or (options.reader == "auto" and workers > 1):
-        if workers == 1:
-            return _audit_partitioned(paths, options, progress, rejects_path, None, 1, commerce)
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=initargs) as pool:
-            return _audit_partitioned(paths, options, progress, rejects_path, pool, workers, commerce)
+    partitioned = options.reader == "parallel" or (options.reader == "auto" and workers > 1)
     if workers == 1:
-        return _audit_into(paths, options, progress, rejects_path, None, commerce)
-    # start the workers before reading: forked now they are small (not copies of a parent that
-    # holds the whole input), and they build their checkers while the parent parses
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=initargs) as pool:
-        for warm in [pool.submit(_warm_up) for _ in range(workers)]:
-            warm.result()
-        return _audit_into(paths, options, progress, rejects_path, (pool, workers), commerce)
-
-
-def load_commerce(options: AuditOptions, out_dir: Path) -> Commerce | None:
-    """Read the order and refund exports (rejects to order_rejects.csv); None when none were given."""
-    if not options.orders:
-        if options.refunds:
-            raise ValueError("售后/退款导出需要同时提供订单导出（--orders）：退款按订单号关联买家 "
-                             "refund exports need the order exports too (--orders): refunds reach buyers through orders")
-        return None
-    from kefuguard.io.orders import read_orders, read_refunds
-
-    for path in [*options.orders, *options.refunds]:
-        if not Path(path).exists():
-            raise InputNotFoundError(Path(path))
-    profile = get_profile(options.attribution, **(
-        {"window_hours": options.attribution_window_hours} if options.attribution_window_hours else {}))
-    rejects_path = out_dir / "order_rejects.csv"
-    with RejectsWriter(rejects_path, mask=options.config.mask_pii, lang=options.lang) as rejects:
-        orders, order_stats = read_orders(options.orders, platform=options.platform, shop=options.shop,
-                                          mapping=options.order_mapping, encoding=options.encoding,
-                                          rejects=rejects, lang=options.lang)
-        refunds, refund_stats = ([], None) if not options.refunds else read_refunds(
-            options.refunds, mapping=options.refund_mapping, encoding=options.encoding, rejects=rejects,
-            lang=options.lang)
-    imports = {"orders": _import_summary(order_stats, rejects_path)}
-    if refund_stats is not None:
-        imports["refunds"] = _import_summary(refund_stats, rejects_path)
-    return Commerce(OrderBook(orders, refunds if options.refunds else None), profile, orders, refunds, imports)
-
-
-def _import_summary(stats, rejects_path: Path) -> ImportSummary:
-    return ImportSummary(
-        files=[f.as_dict() for f in stats.files.values()],
-        read=stats.read,
-        accepted=stats.accepted,
-        duplicates=stats.duplicates,
-        rejected=stats.rejected,
-        rejects_path=str(rejects_path) if stats.rejected else None,
-    )
+        pending = PendingCommerce(options, out_dir) if options.orders or options.refunds else None
+        audit = _audit_partitioned if partitioned else _audit_into
+        report = audit(paths, options, progress, rejects_path, None, pending)
+        return finish_kpis(report, pending.result() if pending else None)
+    with WorkerFile(options.spill_dir) as ship:
+        commerce_file = str(ship.path) if options.orders else None
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                 initargs=(options.config, options.profiles, commerce_file)) as pool:
+            # fork the workers now: small (not copies of a parent that holds the whole input or the
+            # order exports), they build their checkers while the parent reads or parses
+            for warm in [pool.submit(_warm_up) for _ in range(workers)]:
+                warm.result()
+            pending = PendingCommerce(options, out_dir, ship.path) if options.orders or options.refunds else None
+            if partitioned:
+                report = _audit_partitioned(paths, options, progress, rejects_path, (pool, workers), pending)
+            else:
+                report = _audit_into(paths, options, progress, rejects_path, (pool, workers), pending)
+    return finish_kpis(report, pending.result() if pending else None)  # the workers are gone: their memory too
 
 
 def _warm_up() -> None:
@@ -602,7 +558,7 @@ def _warm_up() -> None:
 
 
 def _audit_into(paths, options: AuditOptions, progress, rejects_path: Path, pool,
-                commerce: Commerce | None = None) -> AuditReport:
+                pending: PendingCommerce | None = None) -> AuditReport:
     kwargs = {"raw": pool is not None}
     if options.memory_budget:
         kwargs["memory_budget"] = options.memory_budget
@@ -620,6 +576,7 @@ def _audit_into(paths, options: AuditOptions, progress, rejects_path: Path, pool
         exclude=[Path(options.out_dir) / name for name in OUTPUT_FILES],
         **kwargs,
     )
+    commerce = pending.result() if pending is not None else None
     with Results(options, commerce) as results:
         total = results.total
         if pool is None:
@@ -649,10 +606,12 @@ def _run_parallel(pool: ProcessPoolExecutor, batches: Iterator[list], workers: i
 
 
 def _audit_partitioned(paths, options: AuditOptions, progress, rejects_path: Path,
-                       pool: ProcessPoolExecutor | None, workers: int, commerce: Commerce | None = None
+                       pool: tuple[ProcessPoolExecutor, int] | None, pending: PendingCommerce | None = None
                        ) -> AuditReport:
     """The parallel reader: spans read by the workers into shuffle partitions on disk, then each
-    partition grouped and audited by one worker. `pool` None: the same steps in this process."""
+    partition grouped and audited by one worker. `pool` None: the same steps in this process.
+    The order exports (`pending`) are read meanwhile; they are needed only for the audit."""
+    pool, workers = pool if pool is not None else (None, 1)
     plan = plan_reads(
         paths, ReadOptions(options.platform, options.shop, options.mapping, options.encoding),
         exclude=[Path(options.out_dir) / name for name in OUTPUT_FILES], split_bytes=options.split_bytes,
@@ -667,6 +626,7 @@ def _audit_partitioned(paths, options: AuditOptions, progress, rejects_path: Pat
             accepted, merger = _read_spans(plan, partitions, shuffle, pool, rejects)
         read_s = time.perf_counter() - started
         counts = PartitionCounts()
+        commerce = pending.result() if pending is not None else None
         with Results(options, commerce) as results:
             # largest first: the workers' last tasks are the small ones, so they finish together
             jobs = sorted((partition_frames(accepted, p) for p in range(partitions)), key=frames_size, reverse=True)
@@ -795,10 +755,8 @@ class Results:
 
     def report(self, stats, rejects_path: Path) -> AuditReport:
         report = _report(self.total, stats, self.kept.result(), rejects_path, self.options)
-        commerce = self.commerce
-        if commerce is not None and self.total.kpi is not None:
-            report.kpis = self.total.kpi.finish(commerce.orders, commerce.refunds)
-            report.kpis.imports = commerce.imports
+        if self.commerce is not None:  # joined with the orders by finish_kpis, once the workers are gone
+            self.commerce.collector = self.total.kpi
         if self.options.parquet:
             from kefuguard.io.parquet import write_summary_tables
 
@@ -880,7 +838,7 @@ def _report(
         (item[2] for heap in total.worst.values() for item in heap),
         key=lambda r: (r.score, r.conversation_id, r.shop, r.platform),  # a total order: no arrival order shows
     )
-    imports = _import_summary(stats, rejects_path)
+    imports = import_summary(stats, rejects_path)
     # every platform audited has a shop row: the packs of their checkers, as the workers noted them
     packs = sorted(total.packs)
     return AuditReport(

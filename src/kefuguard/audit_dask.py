@@ -31,13 +31,13 @@ from typing import Any
 from kefuguard.audit import (
     OUTPUT_FILES,
     AuditOptions,
-    Commerce,
     PartialAudit,
     Results,
     _collector_paused,
     _worker_count,
     audit_partition,
 )
+from kefuguard.audit_commerce import Commerce
 from kefuguard.conversation.assemble import DEFAULT_MEMORY_BUDGET
 from kefuguard.conversation.results import AuditReport
 from kefuguard.io.importers import RejectsWriter

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 from kefuguard.conversation.model import SHANGHAI, Conversation, Message, Role
@@ -86,19 +88,52 @@ class _Acc:
     quality_orders: set[str] = field(default_factory=set)
     dispute_orders: set[str] = field(default_factory=set)
 
+    def tally(self) -> _Tally:
+        return _Tally(
+            len(self.consulted), len(self.converted), len(self.after_sales), len(self.ordered), len(self.paid),
+            len(self.silent), self.orders, self.paid_orders, self.items, self.sales, self.silent_sales, self.refunds,
+            sum(self.handling), len(self.handling), sum(self.refund_done), len(self.refund_done),
+            len(self.quality_orders), len(self.dispute_orders),
+        )
+
+
+@dataclass
+class _Tally:
+    """An accumulator's counts. Buyers are (shop, buyer) and orders belong to one shop, so a
+    platform's distinct counts are its shops' counts added up: only the counts outlive a shop."""
+
+    consulted: int = 0
+    converted: int = 0
+    after_sales: int = 0
+    ordered: int = 0
+    paid: int = 0
+    silent: int = 0
+    orders: int = 0
+    paid_orders: int = 0
+    items: int = 0
+    sales: float = 0.0
+    silent_sales: float = 0.0
+    refunds: int = 0
+    handling_sum: float = 0.0
+    handling_n: int = 0
+    refund_sum: float = 0.0
+    refund_n: int = 0
+    quality: int = 0
+    dispute: int = 0
+
+    def add(self, other: _Tally) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
 
 def _ratio(num: float, den: float) -> float | None:
     return None if not den else num / den
 
 
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
 def _keys(platform: str, shop: str, agent: str | None, day: dt.date) -> list[tuple[str, str, str, str, Any]]:
+    """The shop's and the agent's rows, daily and for the whole period (platform rows add up shops)."""
     out: list[tuple[str, str, str, str, Any]] = []
     for d in (day, None):
-        out.append(("platform", platform, "", "", d))
         out.append(("shop", platform, shop, "", d))
         if agent:
             out.append(("agent", platform, shop, agent, d))
@@ -124,11 +159,13 @@ class KpiCollector:
         self._after_sales = re.compile("|".join(map(re.escape, words))) if words else None
 
     def add(self, messages: Iterable[Message]) -> None:
+        """Collect a conversation's (or any) messages. Shop, platform and agent texts are interned:
+        one copy each per process, and per pickled partial on the way to the parent."""
         units, after_sales = self.units, self._after_sales
         for m in messages:
             if not m.buyer_id:
                 continue
-            key = (m.platform, m.shop, m.buyer_id, _day(m.sent_at))
+            key = (intern(m.platform), intern(m.shop), m.buyer_id, _day(m.sent_at))
             unit = units.get(key)
             if unit is None:
                 unit = units[key] = _Unit(key)
@@ -139,7 +176,7 @@ class KpiCollector:
                 if not unit.asks_after_sales and after_sales is not None:
                     unit.asks_after_sales = after_sales.search(m.text) is not None
             elif m.is_manual_reply and m.agent_id:
-                unit.replies.append((m.sent_at.timestamp(), m.agent_id))
+                unit.replies.append((m.sent_at.timestamp(), intern(m.agent_id)))
 
     def merge(self, other: KpiCollector) -> None:
         units = self.units
@@ -165,37 +202,80 @@ def compute_kpis(chats: Iterable[Message | Conversation], orders: Iterable[Order
 
 def _compute(units: dict[UnitKey, _Unit], order_list: list[Order], refund_list: list[Refund],
              prof: AttributionProfile) -> KpiReport:
-    paid_at: dict[Buyer, list[float]] = defaultdict(list)
+    """Shop by shop (each shop's buyer sets are freed before the next), platform rows from the shops' counts."""
+    shops_units: dict[tuple[str, str], list[_Unit]] = defaultdict(list)
+    for u in units.values():
+        shops_units[u.key[:2]].append(u)
+    shops_orders: dict[tuple[str, str], list[Order]] = defaultdict(list)
+    by_id: dict[str, Order] = {}
+    for o in order_list:
+        shops_orders[(o.platform, o.shop)].append(o)
+        by_id.setdefault(o.order_id, o)
+    shops_refunds: dict[tuple[str, str], list[tuple[Refund, Order]]] = defaultdict(list)
+    unmatched = 0
+    for r in refund_list:
+        order = by_id.get(r.order_id)
+        if order is None:
+            unmatched += 1
+        else:
+            shops_refunds[(order.platform, order.shop)].append((r, order))
+    del by_id
+    rows: list[KpiRow] = []
+    platforms: dict[tuple[str, Any], _Tally] = defaultdict(_Tally)
+    silent_orders = 0
+    for shop in sorted(shops_units.keys() | shops_orders.keys()):
+        acc, silent = _shop_accumulators(shops_units.pop(shop, []), shops_orders.pop(shop, []),
+                                         shops_refunds.pop(shop, []), prof)
+        silent_orders += silent
+        for key, a in acc.items():
+            tally = a.tally()
+            rows.append(_row(key, tally, prof))
+            if key[0] == "shop":
+                platforms[(key[1], key[4])].add(tally)
+        del acc
+    rows.extend(_row(("platform", platform, "", "", day), tally, prof) for (platform, day), tally in platforms.items())
+    order = {"platform": 0, "shop": 1, "agent": 2}
+    rows.sort(key=lambda r: (order[r.level], r.platform, r.shop, r.agent_id, r.day is None, r.day or dt.date.min))
+    return KpiReport(profile=prof.name, profile_title=prof.title, rows=rows, orders=len(order_list),
+                     silent_orders=silent_orders, refunds=len(refund_list), unmatched_refunds=unmatched)
+
+
+def _shop_accumulators(consultations_in: list[_Unit], order_list: list[Order], refunds: list[tuple[Refund, Order]],
+                       prof: AttributionProfile) -> tuple[dict[tuple[str, str, str, str, Any], _Acc], int]:
+    """One shop's shop and agent accumulators (daily and whole period), and its silent orders."""
+    paid_at: dict[str, list[float]] = defaultdict(list)
     for o in order_list:
         if o.paid_at is not None:
-            paid_at[(o.platform, o.shop, o.buyer_id)].append(o.paid_at.timestamp())
+            paid_at[o.buyer_id].append(o.paid_at.timestamp())
 
-    consultations = [u for u in units.values() if u.first_buyer_at is not None and u.replies]
-    replies: dict[Buyer, list[tuple[float, str, UnitKey]]] = defaultdict(list)
+    consultations = [u for u in consultations_in if u.first_buyer_at is not None and u.replies]
+    replies: dict[str, list[tuple[float, str, UnitKey]]] = defaultdict(list)
     for u in consultations:
-        buyer = u.key[:3]
+        buyer = u.key[2]
         prior = any(t < u.first_buyer_at for t in paid_at.get(buyer, ()))  # type: ignore[operator]
         u.after_sales = u.asks_after_sales and (prior or not prof.after_sales_needs_prior_order)
         if not u.after_sales:
             replies[buyer].extend((t, agent, u.key) for t, agent in u.replies)
-    for lst in replies.values():
+    times: dict[str, list[float]] = {}
+    for buyer, lst in replies.items():
         lst.sort(key=lambda r: r[0])
+        times[buyer] = [r[0] for r in lst]
 
     credited: dict[str, tuple[str, UnitKey] | None] = {}
     converted_pairs: set[tuple[UnitKey, str]] = set()
     for o in order_list:
-        created = o.created_at.timestamp()
-        start = prof.window_start(o.created_at).timestamp()
         hit = None
-        for t, agent, ukey in replies.get((o.platform, o.shop, o.buyer_id), ()):
-            if t > created:
-                break
-            if t >= start:
+        seen = times.get(o.buyer_id)
+        if seen:
+            last = bisect_right(seen, o.created_at.timestamp()) - 1  # the last reply at or before the order
+            if last >= 0 and seen[last] >= prof.window_start(o.created_at).timestamp():
+                _, agent, ukey = replies[o.buyer_id][last]
                 hit = (agent, ukey)
         credited[o.order_id] = hit
         if hit is not None and o.paid:
             converted_pairs.add((hit[1], hit[0]))
     converted_units = {ukey for ukey, _ in converted_pairs}
+    del replies, times
 
     acc: dict[tuple[str, str, str, str, Any], _Acc] = defaultdict(_Acc)
     for u in consultations:
@@ -219,10 +299,8 @@ def _compute(units: dict[UnitKey, _Unit], order_list: list[Order], refund_list: 
                     if (u.key, agent) in converted_pairs:
                         a.converted.add(who)
 
-    by_id: dict[str, Order] = {}
     silent_orders = 0
     for o in order_list:
-        by_id.setdefault(o.order_id, o)
         hit = credited[o.order_id]
         silent_orders += hit is None
         who = (o.shop, o.buyer_id)
@@ -240,12 +318,7 @@ def _compute(units: dict[UnitKey, _Unit], order_list: list[Order], refund_list: 
                 if hit is None:
                     a.silent_sales += o.amount
 
-    unmatched = 0
-    for r in refund_list:
-        order = by_id.get(r.order_id)
-        if order is None:
-            unmatched += 1
-            continue
+    for r, order in refunds:
         hit = credited[order.order_id]
         done = any(w in r.status.lower() for w in prof.refund_done_words)
         for k in _keys(order.platform, order.shop, hit[0] if hit else None, _day(order.created_at)):
@@ -259,30 +332,26 @@ def _compute(units: dict[UnitKey, _Unit], order_list: list[Order], refund_list: 
                 a.quality_orders.add(order.order_id)
             if r.dispute and order.paid:
                 a.dispute_orders.add(order.order_id)
-
-    rows = [_row(k, a, prof) for k, a in acc.items()]
-    order = {"platform": 0, "shop": 1, "agent": 2}
-    rows.sort(key=lambda r: (order[r.level], r.platform, r.shop, r.agent_id, r.day is None, r.day or dt.date.min))
-    return KpiReport(profile=prof.name, profile_title=prof.title, rows=rows, orders=len(order_list), silent_orders=silent_orders,
-                     refunds=len(refund_list), unmatched_refunds=unmatched)
+    return acc, silent_orders
 
 
-def _row(key: tuple[str, str, str, str, Any], a: _Acc, prof: AttributionProfile) -> KpiRow:
+def _row(key: tuple[str, str, str, str, Any], a: _Tally, prof: AttributionProfile) -> KpiRow:
     level, platform, shop, agent, day = key
     row = KpiRow(
         level=level, platform=platform, shop=shop, agent_id=agent, day=day,
-        consulted=len(a.consulted), converted=len(a.converted), after_sales_consulted=len(a.after_sales),
-        ordered=len(a.ordered), paid=len(a.paid), silent_ordered=len(a.silent), orders=a.orders,
+        consulted=a.consulted, converted=a.converted, after_sales_consulted=a.after_sales,
+        ordered=a.ordered, paid=a.paid, silent_ordered=a.silent, orders=a.orders,
         paid_orders=a.paid_orders, items=a.items, sales=round(a.sales, 2), silent_sales=round(a.silent_sales, 2),
-        conversion_rate=_ratio(len(a.converted), len(a.consulted)),
-        fulfilment_rate=_ratio(len(a.paid), len(a.ordered)),
-        avg_order_value=None if not a.paid else round(a.sales / len(a.paid), 2),
+        conversion_rate=_ratio(a.converted, a.consulted),
+        fulfilment_rate=_ratio(a.paid, a.ordered),
+        avg_order_value=None if not a.paid else round(a.sales / a.paid, 2),
         items_per_order=_ratio(a.items, a.paid_orders),
-        refunds=a.refunds, handling_hours=_mean(a.handling), refund_hours=_mean(a.refund_done),
-        quality_refund_rate=_ratio(len(a.quality_orders), a.paid_orders),
-        dispute_rate=_ratio(len(a.dispute_orders), a.paid_orders),
+        refunds=a.refunds, handling_hours=_ratio(a.handling_sum, a.handling_n),
+        refund_hours=_ratio(a.refund_sum, a.refund_n),
+        quality_refund_rate=_ratio(a.quality, a.paid_orders),
+        dispute_rate=_ratio(a.dispute, a.paid_orders),
     )
-    nums = {"conversion_rate": (len(a.converted), len(a.consulted))}
+    nums = {"conversion_rate": (a.converted, a.consulted)}
     for t in prof.thresholds:
         if day is None or t.platform != platform or level not in t.levels:
             continue
