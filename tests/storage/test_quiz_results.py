@@ -37,7 +37,7 @@ def test_migration_0003_up_and_down(db_url: str) -> None:
         with db.session() as s:
             tenant, agent = _agent(s, "升级前")
             s.add(AlertWebhook(tenant_id=tenant, kind="wecom", url="https://qyapi.weixin.qq.com/x"))
-        db.upgrade()
+        db.upgrade("0003")
         assert db.current_revision() == "0003"
         indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("quiz_results")}
         assert {"ix_quiz_results_tenant_id_agent_id_graded_at", "ix_quiz_results_tenant_id_graded_at"} <= indexes

@@ -35,6 +35,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 SAMPLE_DIR = ROOT / "src" / "kefuguard" / "sample" / "data"
 SAMPLE_FILES = tuple(sorted(p for p in SAMPLE_DIR.iterdir() if p.suffix in (".jsonl", ".csv", ".xlsx")))
+# the sample's order and after-sales exports (beside the chats, not among them)
+SAMPLE_ORDERS = tuple(sorted((SAMPLE_DIR.parent / "commerce").glob("orders_*")))
+SAMPLE_REFUNDS = (SAMPLE_DIR.parent / "commerce" / "refunds.csv",)
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WIDE, NARROW = (1280, 900), (390, 844)
@@ -146,12 +149,19 @@ class LiveServer:
 
 
 def upload_sample(base: str, key: str, timeout: float = 120) -> dict:
-    """Upload the bundled sample over the API and wait for its audit (for tests that need data)."""
+    """Upload the bundled sample (chats, orders, refunds) over the API and wait for its audit (for tests
+    that need data)."""
+    return upload_files(base, key, {"file": SAMPLE_FILES, "orders": SAMPLE_ORDERS, "refunds": SAMPLE_REFUNDS}, timeout)
+
+
+def upload_files(base: str, key: str, fields: dict[str, Iterable[Path]], timeout: float = 120) -> dict:
+    """Upload files over the API (form field → files: chat logs in `file`, exports in `orders`,
+    `refunds`) and wait for the audit."""
     import httpx
 
     headers = {"X-API-Key": key}
     with httpx.Client(base_url=base, timeout=60) as client:
-        files = [("file", (p.name, p.read_bytes())) for p in SAMPLE_FILES]
+        files = [(name, (p.name, p.read_bytes())) for name, paths in fields.items() for p in paths]
         r = client.post("/v1/audits", headers=headers, files=files)
         assert r.status_code == 202, r.text
         run_id = r.json()["id"]
@@ -215,6 +225,20 @@ class Browser:
         shots = folder / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
         return cls(driver, base, blocker, shots, downloads)
+
+    def check_block_and_reset(self) -> None:
+        """Where the network is blocked, check that the block works (a request to a name outside loopback
+        never leaves, and is recorded); then forget what Chromium did at start (its new-tab page, that
+        request), so the tests see only what the pages do."""
+        if network_blocked():
+            self.driver.get("http://kefuguard-blocked.example/")
+            self.wait(lambda: any("kefuguard-blocked.example" in a for a in self.blocker.attempts), 10,
+                      "the dead proxy")
+        self.driver.get("about:blank")
+        self.drain()
+        self.console.clear()
+        self.requests.clear()
+        self.blocker.attempts[:] = [a for a in self.blocker.attempts if "kefuguard-blocked.example" not in a]
 
     # -------------------------------------------------------------- logs
     def drain(self) -> None:

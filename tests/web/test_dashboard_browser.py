@@ -28,12 +28,13 @@ from tests.server.conftest import Tenant, make_tenant
 from tests.web.browser import (
     NARROW,
     SAMPLE_FILES,
+    SAMPLE_ORDERS,
+    SAMPLE_REFUNDS,
     WIDE,
     Blocker,
     Browser,
     LiveServer,
     keep_artifacts,
-    network_blocked,
     require_browser,
     upload_sample,
 )
@@ -134,15 +135,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         tenant = make_tenant(live.db, "演示公司", shop="示例店")
         other = make_tenant(live.db, "别家公司", shop="别家店")
         browser = Browser.start(live.base, folder, blocker)
-        if network_blocked():
-            # the block works: a request to a name outside loopback never leaves, and is recorded
-            browser.driver.get("http://kefuguard-blocked.example/")
-            browser.wait(lambda: any("kefuguard-blocked.example" in a for a in blocker.attempts), 10, "the dead proxy")
-        browser.driver.get("about:blank")
-        browser.drain()
-        browser.console.clear()
-        browser.requests.clear()
-        blocker.attempts[:] = [a for a in blocker.attempts if "kefuguard-blocked.example" not in a]
+        browser.check_block_and_reset()
         live.wait_warm()
         yield Site(live, browser, blocker, tenant, other, f"http://127.0.0.1:{robot.server_address[1]}/cgi-bin/webhook/send")
     finally:
@@ -205,7 +198,8 @@ def test_supervisor_story_and_agent_boundary(site: Site) -> None:
     assert b.js("return sessionStorage.getItem('kefuguard.key')") == site.tenant.keys["supervisor"]
     assert site.tenant.keys["supervisor"] not in b.driver.current_url
 
-    # upload the bundled sample (all three files), watch the progress bar, wait for the audit
+    # upload the bundled sample (all three chat files, and its order and after-sales exports), watch the
+    # progress bar, wait for the audit
     b.open("#/upload", "upload")
     b.js("""window.__phases = [];
             new MutationObserver(() => { const p = document.querySelector('#upload-progress');
@@ -213,6 +207,8 @@ def test_supervisor_story_and_agent_boundary(site: Site) -> None:
               .observe(document.querySelector('#main'), {subtree: true, attributes: true,
                                                            attributeFilter: ['data-phase', 'aria-valuenow']});""")
     _by_id(site, "upload-files").send_keys("\n".join(str(p) for p in SAMPLE_FILES))
+    _by_id(site, "upload-orders").send_keys("\n".join(str(p) for p in SAMPLE_ORDERS))
+    _by_id(site, "upload-refunds").send_keys("\n".join(str(p) for p in SAMPLE_REFUNDS))
     n = b.renders()
     _by_id(site, "upload-submit").click()
     b.wait(lambda: b.renders() > n and _all(site, "#run-summary[data-status='done']"), 180, "the audit of the sample")
@@ -226,6 +222,8 @@ def test_supervisor_story_and_agent_boundary(site: Site) -> None:
     assert imports["read"] == imports["accepted"] + imports["duplicates"] + imports["rejected"]
     totals = _by_id(site, "import-totals").text
     assert str(imports["read"]) in totals and str(imports["rejected"]) in totals
+    assert run["summary"]["kpis"]["imports"]["orders"]["accepted"] == 518  # sample/commerce/README.md: 257 + 261
+    assert len(_all(site, "#kpi-imports tbody tr")) == 2 and _all(site, "#open-kpis")
     b.screenshot("02-upload-done")
     _by_id(site, "download-rejects").click()
     rejects = b.downloaded(r"^rejects.*\.csv$").read_text(encoding="utf-8-sig").strip().splitlines()
@@ -321,8 +319,9 @@ def test_supervisor_story_and_agent_boundary(site: Site) -> None:
 
 
 # ---------------------------------------------------------------------------- layout and speed
-PAGES = ("#/overview", "#/overview?period=day", "#/agents", "AGENT", "#/conversations", "#/conversations?flagged=true",
-         "CONVERSATION", "#/rules", "#/settings", "#/check", "#/scripts?q=发票怎么开", "#/quiz", "#/upload", "#/alerts")
+PAGES = ("#/overview", "#/overview?period=day", "#/agents", "AGENT", "#/kpis", "#/conversations",
+         "#/conversations?flagged=true", "CONVERSATION", "#/rules", "#/settings", "#/check", "#/scripts?q=发票怎么开",
+         "#/quiz", "#/upload", "#/alerts")
 
 
 def test_every_page_at_1280_and_390_pixels(site: Site) -> None:

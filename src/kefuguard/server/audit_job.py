@@ -1,5 +1,6 @@
-"""One audit job, start to finish: ingest the uploads (or export stored conversations), audit, write
-the reports, store findings/metrics/agent scores and the report files, and say which alerts to send.
+"""One audit job, start to finish: ingest the uploads (or export stored conversations), audit (joined
+with the upload's order and after-sales exports, if any), write the reports, store findings/metrics/
+agent scores/sales KPIs and the report files, and say which alerts to send.
 
 `execute(...)` runs in a process of its own (spawned by kefuguard.server.jobs: the audit then uses
 the second core and never holds the server's GIL) or, for an in-memory database, in a thread. It
@@ -29,6 +30,7 @@ REPORT_KINDS: dict[str, tuple[str, str]] = {
     "xlsx": ("report.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     "findings": ("findings.csv", "text/csv; charset=utf-8"),
     "rejects": ("rejects.csv", "text/csv; charset=utf-8"),
+    "order_rejects": ("order_rejects.csv", "text/csv; charset=utf-8"),
 }
 INLINE_ARTEFACT_BYTES = 16 << 20  # report files up to this size are kept in the database
 MAX_FINDING_ALERTS = 100  # critical-finding alerts one audit may raise (the dispatcher dedupes too)
@@ -115,18 +117,22 @@ def _every_result(paths: list[Path], options: Any, spill: Path) -> list[Any]:
     The audit's report keeps only the worst conversations of each shop (for the HTML report), but
     the API lists findings by shop, agent and day: storage needs every one. The conversations are
     read back from the same files (streamed, spilled to `spill` past the memory budget) and audited
-    one by one with the audit's own config and profiles, so the findings are those of the run."""
+    one by one with the audit's own config, profiles and order/refund exports (the order-based
+    checks judge their times), so the findings are those of the run."""
+    from kefuguard.audit_commerce import load_commerce
     from kefuguard.checker import get_checker
     from kefuguard.conversation.checks import audit_conversation
     from kefuguard.io.importers import import_logs
 
     spill.mkdir(parents=True, exist_ok=True)
+    commerce = load_commerce(options, spill)  # its rejects were written with the reports already
     conversations, _stats = import_logs(paths, platform=options.platform, shop=options.shop,
                                         mapping=options.mapping, encoding=options.encoding, spill_dir=spill)
     out = []
     for conv in conversations:
         result = audit_conversation(conv, get_checker(conv.platform), options.config,
-                                    options.profiles.get(conv.platform))
+                                    options.profiles.get(conv.platform),
+                                    commerce=commerce.facts(conv) if commerce is not None else None)
         if result.findings:
             result.messages = list(conv.messages)
             out.append(result)
@@ -144,6 +150,9 @@ def _run(db: Any, tenant_id: int, run_id: int, spec: dict[str, Any], folder: Pat
 
     platform, shop = spec.get("platform"), spec.get("shop")
     ingests: list[dict[str, Any]] = []
+    # order and after-sales exports of an upload: joined with the chats by the audit (sales KPIs)
+    exports = {kind: [folder / "input" / item["stored"] for item in spec.get(kind, ())] for kind in ("orders", "refunds")}
+    sales = {name: spec[name] for name in ("attribution", "attribution_window_hours") if spec.get(name) is not None}
     if spec["source"] == "upload":
         files = spec["files"]
         paths = []
@@ -164,7 +173,7 @@ def _run(db: Any, tenant_id: int, run_id: int, spec: dict[str, Any], folder: Pat
         mask = s.scalar(select(Tenant.mask_pii).where(Tenant.id == tenant_id))
     out = folder / "reports"
     options = AuditOptions(out_dir=out, workers=workers, platform=platform, shop=shop,
-                           mask_pii=None if mask is None else bool(mask))
+                           mask_pii=None if mask is None else bool(mask), **exports, **sales)
     report = run_audit(paths, options, progress=progress.phase(audit_from, 0.85))
     progress.set(0.85, force=True)
     masked = options.mask_pii is not False

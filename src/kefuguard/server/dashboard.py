@@ -370,8 +370,21 @@ EXPORT_COLUMNS["quiz_results"] = (
     ("title", "测验", "quiz"), ("score", "答对", "right"), ("total", "题数", "questions"),
     ("percent", "得分率%", "score %"),
 )
+EXPORT_COLUMNS["kpis"] = (
+    ("level", "层级", "level"), ("platform", "平台", "platform"), ("shop", "店铺", "shop"), ("agent", "客服", "agent"),
+    ("day", "日期", "day"), ("consulted", "询单人数", "consulted buyers"), ("converted", "转化人数", "converted"),
+    ("conversion_rate", "询单转化率", "conversion rate"), ("ordered", "下单人数", "ordering buyers"),
+    ("paid", "付款人数", "paying buyers"), ("fulfilment_rate", "落实率", "fulfilment rate"), ("orders", "订单数", "orders"),
+    ("paid_orders", "付款订单数", "paid orders"), ("sales", "销售额", "sales"), ("avg_order_value", "客单价", "per buyer"),
+    ("items_per_order", "件/单", "items per order"), ("silent_ordered", "静默下单人数", "silent buyers"),
+    ("silent_sales", "静默销售额", "silent sales"), ("after_sales_consulted", "售后咨询人数", "after-sales buyers"),
+    ("refunds", "售后单数", "after-sales records"), ("handling_hours", "售后处理时长（小时）", "handling hours"),
+    ("refund_hours", "退款完结时长（小时）", "refund hours"), ("quality_refund_rate", "品质退款率", "quality refund rate"),
+    ("dispute_rate", "纠纷率", "dispute rate"), ("passed", "达标", "passed"), ("run_id", "审计", "audit"),
+)
 SHEET_NAMES = {"conversations": ("会话", "Conversations"), "findings": ("违规", "Findings"),
-               "scores": ("客服排行", "Leaderboard"), "metrics": ("指标", "Metrics"), "agents": ("客服", "Agents"),
+               "scores": ("客服排行", "Leaderboard"), "metrics": ("指标", "Metrics"), "kpis": ("销售指标", "Sales KPIs"),
+               "agents": ("客服", "Agents"),
                "deliveries": ("推送记录", "Deliveries"), "rules": ("规则", "Rules"),
                "quiz_results": ("测验成绩", "Quiz results")}
 

@@ -65,25 +65,32 @@ class AuditJobs:
 
     # ------------------------------------------------------------------ starting jobs
     def start_upload(self, who: Principal, files: Sequence[tuple[str, Any]], platform: str | None,
-                     shop: str | None) -> dict:
-        """files: (original name, readable binary file). Saves them, creates the run, queues it."""
-        params = {"source": "upload", "files": [name for name, _ in files], "platform": platform, "shop": shop,
-                  "owner": _owner()}
+                     shop: str | None, *, orders: Sequence[tuple[str, Any]] = (),
+                     refunds: Sequence[tuple[str, Any]] = (), sales: dict[str, Any] | None = None) -> dict:
+        """files, orders, refunds: (original name, readable binary file) of the chat logs, order and
+        after-sales exports; sales: the KPI attribution options (AuditOptions' attribution,
+        attribution_window_hours). Saves the files, creates the run, queues it."""
+        groups = {"files": files, "orders": orders, "refunds": refunds}
+        sales = sales or {}
+        params = {"source": "upload", **{kind: [name for name, _ in group] for kind, group in groups.items()},
+                  "platform": platform, "shop": shop, **sales, "owner": _owner()}
         run = self.ctx.store.create_run(who.tenant_id, params, who.who)
         folder = self.run_dir(run["id"]) / "input"
         folder.mkdir(parents=True, exist_ok=True)
-        stored = []
+        stored: dict[str, list[dict[str, str]]] = {kind: [] for kind in groups}
+        uploads = [(kind, name, fh) for kind, group in groups.items() for name, fh in group]
         try:
-            for i, (name, fh) in enumerate(files):
+            for i, (kind, name, fh) in enumerate(uploads):
                 target = folder / safe_name(name, i)
                 with target.open("wb") as out:
                     shutil.copyfileobj(fh, out, 1 << 20)
-                stored.append({"filename": Path(name.replace("\\", "/")).name or target.name, "stored": target.name})
+                stored[kind].append({"filename": Path(name.replace("\\", "/")).name or target.name,
+                                     "stored": target.name})
         except OSError:
             shutil.rmtree(self.run_dir(run["id"]), ignore_errors=True)
             self.ctx.store.fail_run(who.tenant_id, run["id"], "无法保存上传文件 / could not save the upload")
             raise
-        spec = {"source": "upload", "files": stored, "platform": platform, "shop": shop, "who": who.who}
+        spec = {"source": "upload", **stored, "platform": platform, "shop": shop, **sales, "who": who.who}
         self._submit(who.tenant_id, run["id"], spec)
         return run
 

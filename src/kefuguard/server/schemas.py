@@ -148,6 +148,65 @@ class Page(BaseModel):
     next_offset: int | None = None
 
 
+class KpiResultOut(BaseModel):
+    """A KPI of a daily row judged against its threshold (e.g. Pinduoduo's 询单转化率 ≥ 50% a day)."""
+
+    metric: str = Field(examples=["conversion_rate"])
+    title: str = Field(examples=["询单转化率"])
+    value: float | None
+    threshold: float | None = Field(description="rates as 0–1 fractions")
+    comparison: Literal[">", ">=", "<", "<=", "none"]
+    passed: bool | None = Field(description="null: nothing to judge (no consulted buyer that day)")
+    numerator: float | None = None
+    denominator: float | None = None
+    note: str = Field(default="", description="the seed file and sentence the threshold comes from")
+
+
+class KpiOut(BaseModel):
+    """Sales and after-sales KPIs of one platform, shop or agent on one day, or over the run's whole period
+    (docs/kpi.md defines each). Buyers are counted once per shop; rates are 0–1 fractions, null when the
+    denominator is zero."""
+
+    id: int
+    run_id: int
+    level: Literal["platform", "shop", "agent"]
+    platform: str
+    shop_id: int | None = Field(description="null on platform rows")
+    shop: str | None
+    agent_id: int | None = Field(description="GET /v1/agents id; only on agent rows")
+    agent: str | None = Field(description="the agent as chat exports name them")
+    day: dt.date | None = Field(description="Beijing day; null: the run's whole period")
+    consulted: int = Field(description="询单人数: buyers in pre-sales consultations (after-sales ones left out)")
+    converted: int = Field(description="consulted buyers with a paid order credited to the consultation")
+    after_sales_consulted: int = Field(description="buyers whose consultation was about after-sales")
+    ordered: int = Field(description="下单人数: buyers with an order (agent rows: credited to the agent)")
+    paid: int = Field(description="付款人数: buyers with a paid order")
+    silent_ordered: int = Field(description="静默下单: buyers who ordered without a crediting consultation")
+    orders: int
+    paid_orders: int
+    items: int = Field(description="items in paid orders")
+    refunds: int = Field(description="after-sales records of the row's orders")
+    sales: float = Field(description="销售额: paid orders' amounts, yuan")
+    silent_sales: float = Field(description="sales of silent orders, yuan")
+    conversion_rate: float | None = Field(description="询单转化率 = converted / consulted")
+    fulfilment_rate: float | None = Field(description="落实率 = paid / ordered")
+    avg_order_value: float | None = Field(description="客单价 = sales / paid buyers, yuan")
+    items_per_order: float | None = Field(description="items / paid orders (关联销售)")
+    handling_hours: float | None = Field(description="售后处理时长: mean hours from request to finish")
+    refund_hours: float | None = Field(description="退款完结时长: the same, completed refunds only")
+    quality_refund_rate: float | None = Field(description="品质退款率: paid orders with a quality refund / paid orders")
+    dispute_rate: float | None = Field(description="纠纷率: paid orders with a disputed refund / paid orders")
+    passed: bool | None = Field(description="every threshold of the row passed; false: one failed; null: none judged "
+                                "(thresholds judge daily shop and agent rows)")
+    results: list[KpiResultOut]
+
+
+class KpiPage(Page):
+    """A page of KPI rows."""
+
+    items: list[KpiOut]  # type: ignore[assignment]
+
+
 class ShopSettingsOut(BaseModel):
     shop_id: int
     platform: str

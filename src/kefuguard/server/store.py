@@ -21,6 +21,7 @@ from kefuguard.shop import ShopSettings
 from kefuguard.storage.db import Database
 from kefuguard.storage.errors import NotFoundError
 from kefuguard.storage.models import (
+    KPI_FIELDS,
     Agent,
     AgentScore,
     AlertDelivery,
@@ -30,6 +31,7 @@ from kefuguard.storage.models import (
     AuditRun,
     Conversation,
     Finding,
+    Kpi,
     Message,
     Metric,
     Shop,
@@ -471,11 +473,7 @@ class Store:
                      .join(Shop, and_(Shop.tenant_id == Metric.tenant_id, Shop.id == Metric.shop_id))
                      .outerjoin(Agent, and_(Agent.tenant_id == Metric.tenant_id, Agent.id == Metric.agent_id))
                      .where(Metric.tenant_id == tenant_id))
-            query = _run_shop_agent(query, Metric, f)
-            if f.day_from is not None:
-                query = query.where(Metric.day >= f.day_from)
-            if f.day_to is not None:
-                query = query.where(Metric.day <= f.day_to)
+            query = _daily_rows(_run_shop_agent(query, Metric, f), Metric.day, f, period)
             if metric_id:
                 query = query.where(Metric.metric_id == metric_id)
             if passed is not None:
@@ -484,10 +482,6 @@ class Store:
                 query = query.where(Metric.agent_id.is_(None))
             elif level == "agent":
                 query = query.where(Metric.agent_id.is_not(None))
-            if period == "total":
-                query = query.where(Metric.day.is_(None))
-            elif period == "day":
-                query = query.where(Metric.day.is_not(None))
             total = _count(s, query)
             rows = s.execute(query.order_by(Metric.run_id.desc(), Metric.shop_id, Metric.day, Metric.metric_id,
                                             Metric.id).limit(limit).offset(offset)).all()
@@ -495,6 +489,29 @@ class Store:
                      "agent_id": m.agent_id, "agent": agent, "day": iso(m.day), "metric": m.metric_id,
                      "value": m.value, "threshold": m.threshold, "passed": m.passed, **(m.detail or {})}
                     for m, shop, platform, agent in rows], total
+
+    def list_kpis(self, tenant_id: int, f: ListFilter, platform: str | None, level: str | None, period: str | None,
+                  passed: bool | None, limit: int, offset: int) -> tuple[list[dict], int]:
+        """Sales KPI rows of audits run with order exports, newest run first, each run's rows in the
+        audit's order (platform, shop, agent; daily rows, then the whole period). Another tenant's
+        run_id is not found."""
+        with self.db.session() as s:
+            if f.run_id is not None and s.scalar(select(AuditRun.id).where(AuditRun.tenant_id == tenant_id,
+                                                                            AuditRun.id == f.run_id)) is None:
+                raise NotFoundError(f.run_id)
+            query = (select(Kpi, Shop.name, Agent.external_id)
+                     .outerjoin(Shop, and_(Shop.tenant_id == Kpi.tenant_id, Shop.id == Kpi.shop_id))
+                     .outerjoin(Agent, and_(Agent.tenant_id == Kpi.tenant_id, Agent.id == Kpi.agent_id))
+                     .where(Kpi.tenant_id == tenant_id))
+            query = _daily_rows(_run_shop_agent(query, Kpi, f), Kpi.day, f, period)
+            for column, value in ((Kpi.platform, platform), (Kpi.level, level)):
+                if value:
+                    query = query.where(column == value)
+            if passed is not None:
+                query = query.where(Kpi.passed.is_(passed))
+            total = _count(s, query)
+            rows = s.execute(query.order_by(Kpi.run_id.desc(), Kpi.id).limit(limit).offset(offset)).all()
+            return [_kpi_json(k, shop, agent) for k, shop, agent in rows], total
 
     def list_scores(self, tenant_id: int, f: ListFilter, limit: int, offset: int) -> tuple[list[dict], int]:
         with self.db.session() as s:
@@ -599,6 +616,20 @@ def _run_shop_agent(query, table, f):
     return query
 
 
+def _daily_rows(query, day, f, period):
+    """`query` narrowed to the filter's days on a table of daily rows (`day` None: the whole period);
+    period "total" keeps the whole-period rows only, "day" the daily ones."""
+    if f.day_from is not None:
+        query = query.where(day >= f.day_from)
+    if f.day_to is not None:
+        query = query.where(day <= f.day_to)
+    if period == "total":
+        query = query.where(day.is_(None))
+    elif period == "day":
+        query = query.where(day.is_not(None))
+    return query
+
+
 def _key_json(key: ApiKey) -> dict:
     return {"id": key.id, "role": key.role, "agent_id": key.agent_id, "label": key.label, "prefix": key.prefix,
             "created_at": iso(key.created_at), "revoked_at": iso(key.revoked_at)}
@@ -650,6 +681,12 @@ def _finding_json(f: Finding) -> dict:
             "kind": f.kind, "rule_id": f.rule_id, "category": f.category, "severity": f.severity, "title": f.title,
             "start": f.start_offset, "end": f.end_offset, "matched": f.matched, "detail": f.detail,
             "suggestion": f.suggestion, "penalty": f.penalty}
+
+
+def _kpi_json(k: Kpi, shop: str | None, agent: str | None) -> dict:
+    return {"id": k.id, "run_id": k.run_id, "level": k.level, "platform": k.platform, "shop_id": k.shop_id,
+            "shop": shop, "agent_id": k.agent_id, "agent": agent, "day": iso(k.day),
+            **{name: getattr(k, name) for name in KPI_FIELDS}, "passed": k.passed, "results": k.results or []}
 
 
 def _webhook_json(w: AlertWebhook) -> dict:

@@ -1,4 +1,5 @@
-"""Store what an audit found, for a run: findings (tied to stored messages), metrics, agent scores.
+"""Store what an audit found, for a run: findings (tied to stored messages), metrics, agent scores
+and, when order exports were given, the sales KPIs.
 
 The audit (`kefuguard.audit`) produces an `AuditReport`; the server keeps it queryable per run
 instead of as files only. Findings point at the stored message they were found in, found again
@@ -14,21 +15,30 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kefuguard.conversation.results import AgentSummary, AuditReport, ConversationResult, MetricResult
+from kefuguard.conversation.results import (
+    AgentSummary,
+    AuditReport,
+    ConversationResult,
+    KpiReport,
+    MetricResult,
+)
 from kefuguard.masking import mask_text
 from kefuguard.storage.errors import NotFoundError
 from kefuguard.storage.ingest import _storable, message_key
 from kefuguard.storage.models import (
+    KPI_FIELDS,
     AgentScore,
     AuditRun,
     Conversation,
     Finding,
+    Kpi,
     Message,
     Metric,
 )
 from kefuguard.storage.tenants import get_or_create_agent, get_or_create_shop, get_tenant
 
 _METRIC_DETAIL = ("title", "comparison", "numerator", "denominator", "unit", "fine_yuan", "note")
+_KPI_RESULT = {"metric", "title", "value", "threshold", "comparison", "passed", "numerator", "denominator", "note"}
 
 
 class _Ids:
@@ -62,11 +72,11 @@ def record_audit_report(
     *,
     results: Iterable[ConversationResult] | None = None,
 ) -> dict[str, int]:
-    """Store a run's findings, metrics and agent scores, and its headline counts on the run.
+    """Store a run's findings, metrics, agent scores and KPI rows, and its headline counts on the run.
 
     Findings come from `results` (conversation results with their messages; default: the report's
     flagged conversations). A finding whose conversation or message is not stored is skipped and
-    counted. Returns what was stored: findings, skipped_findings, metrics, agent_scores.
+    counted. Returns what was stored: findings, skipped_findings, metrics, agent_scores, kpis.
     """
     tenant = get_tenant(session, tenant_id)
     run = session.scalars(select(AuditRun).where(AuditRun.tenant_id == tenant_id, AuditRun.id == run_id)).one_or_none()
@@ -78,12 +88,14 @@ def record_audit_report(
     metrics = [m for s in report.shops for m in s.metrics] + list(report.daily_metrics)
     _store_metrics(session, tenant_id, run_id, ids, metrics)
     _store_agents(session, tenant_id, run_id, ids, report.agents)
+    kpis = _store_kpis(session, tenant_id, run_id, ids, report.kpis)
     summary = {
         "findings_by_category": report.findings_by_category,
         "findings_by_severity": report.findings_by_severity,
         "days": [d.isoformat() for d in report.days],
         "imports": report.imports.model_dump(mode="json", exclude={"files"}),
         "exposure": [s.exposure.model_dump(mode="json") for s in report.shops if s.exposure is not None],
+        "kpis": _kpi_summary(report.kpis),
     }
     session.execute(
         update(AuditRun).where(AuditRun.id == run_id)
@@ -91,7 +103,8 @@ def record_audit_report(
                 findings=sum(report.findings_by_severity.values()), summary=summary)
         .execution_options(synchronize_session="fetch")
     )
-    return {"findings": stored, "skipped_findings": skipped, "metrics": len(metrics), "agent_scores": len(report.agents)}
+    return {"findings": stored, "skipped_findings": skipped, "metrics": len(metrics), "agent_scores": len(report.agents),
+            "kpis": kpis}
 
 
 def _store_findings(session: Session, tenant_id: int, run_id: int, ids: _Ids, results: Iterable[ConversationResult],
@@ -165,3 +178,34 @@ def _store_agents(session: Session, tenant_id: int, run_id: int, ids: _Ids, agen
         })
     if rows:
         session.execute(AgentScore.__table__.insert(), rows)
+
+
+def _store_kpis(session: Session, tenant_id: int, run_id: int, ids: _Ids, kpis: KpiReport | None) -> int:
+    """Every KPI row (all levels, daily and whole-period) with its threshold results; `passed` is
+    False when one of them failed, None when none was judged."""
+    rows = []
+    for r in kpis.rows if kpis is not None else ():
+        shop_id = None if r.level == "platform" else ids.shop(r.platform, r.shop)
+        judged = [res.passed for res in r.results if res.passed is not None]
+        rows.append({
+            "tenant_id": tenant_id, "run_id": run_id, "level": r.level, "platform": r.platform, "shop_id": shop_id,
+            "agent_id": ids.agent(shop_id, r.agent_id) if r.level == "agent" else None, "day": r.day,
+            **{name: getattr(r, name) for name in KPI_FIELDS},
+            "passed": all(judged) if judged else None,
+            "results": [res.model_dump(mode="json", include=_KPI_RESULT) for res in r.results],
+        })
+    if rows:
+        session.execute(Kpi.__table__.insert(), rows)
+    return len(rows)
+
+
+def _kpi_summary(kpis: KpiReport | None) -> dict[str, Any] | None:
+    """The KPI report's profile and order/refund counts (the rows are in kpi_rows); None without orders."""
+    if kpis is None:
+        return None
+    return {
+        "profile": kpis.profile, "profile_title": kpis.profile_title, "orders": kpis.orders,
+        "silent_orders": kpis.silent_orders, "refunds": kpis.refunds, "unmatched_refunds": kpis.unmatched_refunds,
+        "imports": {kind: summary.model_dump(mode="json", exclude={"files", "rejects_path"})
+                    for kind, summary in kpis.imports.items()},
+    }

@@ -48,6 +48,12 @@ IMPORT_STATUSES = ("running", "done", "failed")
 WEBHOOK_KINDS = ("wecom", "dingtalk", "feishu")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "deduplicated", "rate_limited")
 QUIZ_STATUSES = ("open", "graded")
+KPI_LEVELS = ("platform", "shop", "agent")
+#: the KpiRow fields kpi_rows keeps in columns of the same names
+KPI_FIELDS = ("consulted", "converted", "after_sales_consulted", "ordered", "paid", "silent_ordered", "orders",
+              "paid_orders", "items", "refunds", "sales", "silent_sales", "conversion_rate", "fulfilment_rate",
+              "avg_order_value", "items_per_order", "handling_hours", "refund_hours", "quality_refund_rate",
+              "dispute_rate")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -432,6 +438,66 @@ class AgentScore(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class Kpi(Base):
+    """A sales/after-sales KPI row of a run (issue 15, `kefuguard.conversation.results.KpiRow`): one
+    platform, shop or agent on one day (day None: the run's whole period), with its threshold results.
+
+    A platform row names no shop, a shop row no agent, an agent row both (a CHECK holds the three apart).
+    """
+
+    __tablename__ = "kpi_rows"
+    __table_args__ = (
+        CheckConstraint(_one_of("level", KPI_LEVELS), name="level"),
+        CheckConstraint(
+            "(level = 'platform' AND shop_id IS NULL AND agent_id IS NULL) OR "
+            "(level = 'shop' AND shop_id IS NOT NULL AND agent_id IS NULL) OR "
+            "(level = 'agent' AND shop_id IS NOT NULL AND agent_id IS NOT NULL)",
+            name="level_ids",
+        ),
+        _in_tenant("run_id", "audit_runs"),
+        _in_tenant("shop_id", "shops"),
+        _in_tenant("agent_id", "agents", ondelete=None),
+        Index(None, "tenant_id", "run_id", "level", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    run_id: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(10))
+    platform: Mapped[str] = mapped_column(String(20))
+    shop_id: Mapped[int | None] = mapped_column(Integer)
+    agent_id: Mapped[int | None] = mapped_column(Integer)
+    #: None: the whole period of the run
+    day: Mapped[dt.date | None] = mapped_column(Date)
+    #: buyers (distinct per shop) and orders
+    consulted: Mapped[int] = mapped_column(Integer, default=0)
+    converted: Mapped[int] = mapped_column(Integer, default=0)
+    after_sales_consulted: Mapped[int] = mapped_column(Integer, default=0)
+    ordered: Mapped[int] = mapped_column(Integer, default=0)
+    paid: Mapped[int] = mapped_column(Integer, default=0)
+    silent_ordered: Mapped[int] = mapped_column(Integer, default=0)
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    paid_orders: Mapped[int] = mapped_column(Integer, default=0)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    refunds: Mapped[int] = mapped_column(Integer, default=0)
+    #: yuan
+    sales: Mapped[float] = mapped_column(Float, default=0.0)
+    silent_sales: Mapped[float] = mapped_column(Float, default=0.0)
+    #: rates as 0–1 fractions, hours, yuan; None where the denominator is zero
+    conversion_rate: Mapped[float | None] = mapped_column(Float)
+    fulfilment_rate: Mapped[float | None] = mapped_column(Float)
+    avg_order_value: Mapped[float | None] = mapped_column(Float)
+    items_per_order: Mapped[float | None] = mapped_column(Float)
+    handling_hours: Mapped[float | None] = mapped_column(Float)
+    refund_hours: Mapped[float | None] = mapped_column(Float)
+    quality_refund_rate: Mapped[float | None] = mapped_column(Float)
+    dispute_rate: Mapped[float | None] = mapped_column(Float)
+    #: every threshold judged on the row passed (False: one failed; None: none judged)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    #: the thresholds judged: [{metric, title, value, threshold, comparison, passed, numerator, denominator, note}]
+    results: Mapped[list[Any]] = mapped_column(default=list)
+
+
 # ---------------------------------------------------------------- shop settings
 
 
@@ -571,6 +637,7 @@ __all__ = [
     "Finding",
     "ImportBatch",
     "ImportReject",
+    "Kpi",
     "Message",
     "Metric",
     "QuizResult",

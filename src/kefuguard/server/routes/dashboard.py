@@ -25,7 +25,9 @@ router = APIRouter(tags=["dashboard"])
 
 EXPORT_ROWS = 50_000  # rows in one exported list
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ExportKind = Literal["conversations", "findings", "scores", "metrics", "agents", "deliveries", "rules", "quiz_results"]
+ExportKind = Literal["conversations", "findings", "scores", "metrics", "kpis", "agents", "deliveries", "rules",
+                     "quiz_results"]
+LEVEL_ZH = {"platform": "平台", "shop": "店铺", "agent": "客服"}
 
 
 def _ctx(request: Request) -> Context:
@@ -69,6 +71,8 @@ def _translate(lang: str) -> Any:
             return PLATFORM_NAMES_ZH.get(value, value)
         if name == "category":
             return labels.get(value, value)
+        if name == "level":
+            return LEVEL_ZH.get(value, value)
         return value
 
     return translate
@@ -82,7 +86,8 @@ def _translate(lang: str) -> Any:
 def export_list(
     who: Caller, request: Request,
     kind: Annotated[ExportKind, Path(description="conversations, findings, rules, quiz_results (any role; agents: "
-                                                 "their own); scores, metrics, agents (supervisor); deliveries (admin)")],
+                                                 "their own); scores, metrics, kpis, agents (supervisor); deliveries "
+                                                 "(admin)")],
     shop_id: ShopQ = None, agent_id: AgentQ = None, day_from: DayFrom = None, day_to: DayTo = None,
     run_id: RunQ = None,
     platform: Annotated[str | None, Query(max_length=20)] = None,
@@ -105,7 +110,7 @@ def export_list(
     ctx = _ctx(request)
     store = ctx.store
     code = platform_param(platform)
-    if kind in ("scores", "metrics", "agents"):
+    if kind in ("scores", "metrics", "kpis", "agents"):
         who.require("supervisor", "导出统计数据（需要 supervisor 或 admin）", "export statistics (needs supervisor or admin)")
     elif kind == "deliveries":
         who.require("admin", "导出告警推送记录（需要 admin）", "export alert deliveries (needs admin)")
@@ -120,6 +125,8 @@ def export_list(
         items, _ = store.list_scores(who.tenant_id, f, EXPORT_ROWS, 0)
     elif kind == "metrics":
         items, _ = store.list_metrics(who.tenant_id, f, metric, passed, level, period, EXPORT_ROWS, 0)
+    elif kind == "kpis":
+        items, _ = store.list_kpis(who.tenant_id, f, code, level, period, passed, EXPORT_ROWS, 0)
     elif kind == "agents":
         items, _ = store.list_agents(who.tenant_id, shop_id, EXPORT_ROWS, 0)
     elif kind == "deliveries":

@@ -1,8 +1,8 @@
-"""Stored chat data: conversations, findings, metrics, agent scores, agents — filtered by shop,
-agent and day, paginated (limit/offset, with the total).
+"""Stored chat data: conversations, findings, metrics, agent scores, sales KPIs, agents — filtered by
+shop, agent and day, paginated (limit/offset, with the total).
 
 An agent key sees only its own conversations and findings (the agent filter is forced to the
-key's agent; another agent's conversation is 404), and no metrics or scores.
+key's agent; another agent's conversation is 404), and no metrics, scores or KPIs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from kefuguard.server.deps import Caller, Pages, Supervisor, page, platform_param
 from kefuguard.server.errors import invalid
-from kefuguard.server.schemas import MAX_BIG_ID, MAX_ID, Page
+from kefuguard.server.schemas import MAX_BIG_ID, MAX_ID, KpiPage, Page
 from kefuguard.server.security import Principal
 from kefuguard.server.store import ListFilter
 
@@ -113,6 +113,26 @@ def list_scores(who: Supervisor, request: Request, paging: Pages, shop_id: ShopQ
     """Per audit run, shop and agent (rank 1 = best); day_from/day_to select runs by when they ran."""
     f = _filter(who, shop_id, agent_id, day_from, day_to, run_id)
     items, total = _ctx(request).store.list_scores(who.tenant_id, f, paging.limit, paging.offset)
+    return page(items, total, paging)
+
+
+@router.get("/v1/kpis", response_model=KpiPage, summary="销售指标 Sales KPIs")
+def list_kpis(
+    who: Supervisor, request: Request, paging: Pages, shop_id: ShopQ = None, agent_id: AgentQ = None,
+    day_from: DayFrom = None, day_to: DayTo = None, run_id: RunQ = None,
+    platform: Annotated[str | None, Query(max_length=20)] = None,
+    level: Annotated[Literal["platform", "shop", "agent"] | None, Query()] = None,
+    period: Annotated[Literal["total", "day"] | None, Query(description="the run's whole period or per day")] = None,
+    passed: Annotated[bool | None, Query(description="false: a threshold failed (e.g. PDD 询单转化率 below 50% "
+                                                     "that day)")] = None,
+) -> dict:
+    """询单人数, 询单转化率, 落实率, 客单价, 销售额, 售后时长 … of audits whose upload had order exports
+    (docs/kpi.md), per platform, shop and agent, per day and for the run's whole period; daily rows
+    carry their threshold results. Newest run first. A run without orders has no rows; another
+    tenant's `run_id` is 404."""
+    f = _filter(who, shop_id, agent_id, day_from, day_to, run_id)
+    items, total = _ctx(request).store.list_kpis(who.tenant_id, f, platform_param(platform), level, period, passed,
+                                                 paging.limit, paging.offset)
     return page(items, total, paging)
 
 

@@ -371,6 +371,7 @@
   const NAV = [
     ['overview', '/overview', 'supervisor'],
     ['agents', '/agents', 'supervisor'],
+    ['kpis', '/kpis', 'supervisor'],
     ['conversations', '/conversations', 'agent'],
     ['check', '/check', 'agent'],
     ['scripts', '/scripts', 'agent'],

@@ -113,6 +113,23 @@
     quizMyResults: '我的成绩', quizAgentScores: '各客服成绩', quizRecent: '交卷记录', quizNoResults: '还没有成绩',
     quizTitle: '测验', quizLatest: '最近一次', quizBest: '最高', quizMean: '平均', quizAttempts: '次数', quizLastTaken: '最近交卷',
     quizPractice: '练习：{who}',
+
+    'nav.kpis': '销售指标',
+    kpiHelp: '订单与售后导出和聊天记录关联后的销售指标：询单人数（不含售后咨询）、询单转化率（付款的询单买家 / 询单人数）、落实率、客单价等。考核线按天判定，如拼多多每天询单转化率 ≥ 50%。',
+    kpiEmpty: '这次审计没有销售指标。在上传时附上订单导出即可查看销售指标。',
+    kpiRunLine: '审计 #{id} · 归属口径：{profile} · 订单 {orders} 笔（静默下单 {silent} 笔）· 售后 {refunds} 条（找不到订单 {unmatched} 条）',
+    kpiShops: '店铺与平台（整段时间）', kpiAgents: '客服（整段时间，点击查看每天的指标）', kpiTrend: '每日询单转化率（虚线为考核线）',
+    agentKpis: '销售指标（按天）', platformTotal: '{p}合计', wholePeriod: '整段时间', dailyCheck: '每日考核',
+    kpiDaysPassed: '{ok}/{n} 天达标', hours: '{h} 小时', withOrders: '含订单',
+    'kpi.consulted': '询单人数', 'kpi.converted': '转化人数', 'kpi.conversion_rate': '询单转化率', 'kpi.ordered': '下单人数',
+    'kpi.paid': '付款人数', 'kpi.fulfilment_rate': '落实率', 'kpi.sales': '销售额', 'kpi.avg_order_value': '客单价',
+    'kpi.items_per_order': '件/单', 'kpi.silent_ordered': '静默下单', 'kpi.after_sales_consulted': '售后咨询',
+    'kpi.refunds': '售后单', 'kpi.handling_hours': '售后处理时长', 'kpi.quality_refund_rate': '品质退款率', 'kpi.dispute_rate': '纠纷率',
+    salesExports: '订单与售后导出（可选）', uploadKpiHelp: '附上店铺后台导出的订单（以及售后）表格，即可按客服、店铺和天计算询单转化率、客单价等销售指标。支持 CSV/TSV（UTF-8 或 GBK）和 Excel。',
+    orderFiles: '订单导出', refundFiles: '售后导出', attribution: '订单归属口径',
+    'attribution.last_manual_24h': '最后人工客服（24 小时）', 'attribution.same_day': '当天最后人工客服',
+    kpiImports: '订单与售后导入', 'exportKind.orders': '订单', 'exportKind.refunds': '售后', accepted: '接受', openKpis: '查看销售指标',
+    downloadOrderRejects: '下载被拒绝的订单/售后行（CSV）',
   };
 
   const en = {
@@ -234,6 +251,23 @@
     quizMyResults: 'My results', quizAgentScores: 'Scores per agent', quizRecent: 'Submitted quizzes', quizNoResults: 'No results yet',
     quizTitle: 'Quiz', quizLatest: 'Latest', quizBest: 'Best', quizMean: 'Mean', quizAttempts: 'Attempts', quizLastTaken: 'Last taken',
     quizPractice: 'practice: {who}',
+
+    'nav.kpis': 'Sales KPIs',
+    kpiHelp: 'Sales KPIs from the order and after-sales exports joined with the chats: consulted buyers (after-sales questions left out), conversion (paying consulted buyers / consulted buyers), fulfilment, value per buyer and more. Thresholds are judged per day, e.g. Pinduoduo’s conversion of at least 50% a day.',
+    kpiEmpty: 'This audit has no sales KPIs. Add the order exports to the upload to see them.',
+    kpiRunLine: 'Audit #{id} · attribution: {profile} · {orders} orders ({silent} silent) · {refunds} after-sales records ({unmatched} without their order)',
+    kpiShops: 'Shops and platforms (whole audit)', kpiAgents: 'Agents (whole audit; open one for their days)', kpiTrend: 'Conversion per day (dashed: threshold)',
+    agentKpis: 'Sales KPIs per day', platformTotal: '{p} total', wholePeriod: 'Whole audit', dailyCheck: 'Daily threshold',
+    kpiDaysPassed: '{ok} of {n} days passed', hours: '{h} h', withOrders: 'with orders',
+    'kpi.consulted': 'Consulted buyers', 'kpi.converted': 'Converted', 'kpi.conversion_rate': 'Conversion', 'kpi.ordered': 'Ordering buyers',
+    'kpi.paid': 'Paying buyers', 'kpi.fulfilment_rate': 'Fulfilment', 'kpi.sales': 'Sales', 'kpi.avg_order_value': 'Per buyer',
+    'kpi.items_per_order': 'Items / order', 'kpi.silent_ordered': 'Silent orders', 'kpi.after_sales_consulted': 'After-sales questions',
+    'kpi.refunds': 'After-sales records', 'kpi.handling_hours': 'Handling time', 'kpi.quality_refund_rate': 'Quality refunds', 'kpi.dispute_rate': 'Disputes',
+    salesExports: 'Order and after-sales exports (optional)', uploadKpiHelp: 'Add the order (and after-sales) sheets exported from the shop back-end to get conversion, value per buyer and the other sales KPIs per agent, shop and day. CSV/TSV (UTF-8 or GBK) and Excel.',
+    orderFiles: 'Order exports', refundFiles: 'After-sales exports', attribution: 'Order attribution',
+    'attribution.last_manual_24h': 'last manual agent (24 h)', 'attribution.same_day': 'last manual agent, same day',
+    kpiImports: 'Order and after-sales imports', 'exportKind.orders': 'Orders', 'exportKind.refunds': 'After-sales', accepted: 'Accepted', openKpis: 'Open the sales KPIs',
+    downloadOrderRejects: 'Download rejected order/after-sales rows (CSV)',
   };
 
   KG.STRINGS = { zh, en };

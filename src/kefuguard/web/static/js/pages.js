@@ -1,5 +1,6 @@
 /* kefuguard 客服质检看板 — the pages: sign-in, overview, agents, conversations (list and viewer), rules,
- * shop settings, pre-send checker, upload, alerts. Each renders into a fresh view; app.js swaps it in. */
+ * shop settings, pre-send checker, upload, alerts (the sales KPIs are in kpis.js). Each renders into a
+ * fresh view; app.js swaps it in. */
 (function () {
   'use strict';
 
@@ -215,10 +216,11 @@
   KG.route('agent', /^\/agents\/(\d+)$/, 'supervisor', async (view, match, ctx) => {
     const id = match[1];
     const runId = ctx.params.get('run_id') || null;
-    const [scores, findings, convs] = await Promise.all([
+    const [scores, findings, convs, kpis] = await Promise.all([
       api('/v1/scores' + KG.qs({ agent_id: id, limit: 50 })),
       api('/v1/findings' + KG.qs({ agent_id: id, run_id: runId, limit: 100 })),
       api('/v1/conversations' + KG.qs({ agent_id: id, flagged: true, limit: 50 })),
+      api('/v1/kpis' + KG.qs({ agent_id: id, run_id: runId, level: 'agent', limit: 500 })),
     ]);
     const latest = scores.items.find((s) => !runId || String(s.run_id) === String(runId)) || scores.items[0];
     const agentName = latest ? latest.agent : `#${id}`;
@@ -251,6 +253,9 @@
       }
       if (parts.length) view.append(h('div', { class: 'grid-2' }, parts));
     }
+    // sales KPIs per day, of the audit the page shows (kpis.js)
+    const kpiRun = runId || (latest && latest.run_id) || (kpis.items[0] && kpis.items[0].run_id);
+    view.append(KG.agentKpis(kpis.items, kpiRun));
     view.append(section(t('agentFindings'), KG.table([
       { label: t('time'), render: (f) => fmt.datetime(f.sent_at) },
       { label: t('severity'), render: (f) => KG.sevBadge(f.severity) },
@@ -656,6 +661,10 @@
     const [runs, run] = await Promise.all([api('/v1/audits?limit=10'), runId ? api('/v1/audits/' + runId) : Promise.resolve(null)]);
     view.append(pageHead(t('nav.upload')));
     const files = h('input', { type: 'file', id: 'upload-files', name: 'file', multiple: true, accept: '.csv,.tsv,.txt,.jsonl,.json,.xlsx' });
+    const exportInput = (kind) => h('input', { type: 'file', id: 'upload-' + kind, name: kind, multiple: true, accept: '.csv,.tsv,.txt,.xlsx' });
+    const orders = exportInput('orders');
+    const refunds = exportInput('refunds');
+    const attribution = KG.selectEl('upload-attribution', ['last_manual_24h', 'same_day'].map((name) => ({ value: name, label: t('attribution.' + name) })), 'last_manual_24h');
     const platform = KG.selectEl('upload-platform', [{ value: '', label: t('fromFile') }].concat(platformOptions(false)), '');
     const shop = h('input', { type: 'text', id: 'upload-shop', maxlength: '200', placeholder: t('fromFile') });
     const submit = h('button', { type: 'submit', class: 'btn', id: 'upload-submit' }, t('uploadStart'));
@@ -674,6 +683,8 @@
     const form = h('form', { class: 'card', id: 'upload-form' },
       h('p', { class: 'hint' }, t('uploadHelp')),
       h('div', { class: 'filters' }, KG.field(t('files'), files, { wide: true }), KG.field(t('platformIfMissing'), platform), KG.field(t('shopIfMissing'), shop)),
+      h('fieldset', { class: 'exports', id: 'upload-exports' }, h('legend', null, t('salesExports')), h('p', { class: 'hint' }, t('uploadKpiHelp')),
+        h('div', { class: 'filters' }, KG.field(t('orderFiles'), orders), KG.field(t('refundFiles'), refunds), KG.field(t('attribution'), attribution))),
       h('div', { class: 'actions' }, submit), barLabel, progress, error);
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
@@ -681,6 +692,8 @@
       if (!files.files.length) { error.hidden = false; error.textContent = t('chooseFiles'); files.focus(); return; }
       const data = new FormData();
       for (const f of files.files) data.append('file', f, f.name);
+      for (const input of [orders, refunds]) for (const f of input.files) data.append(input.name, f, f.name);
+      if (orders.files.length) data.append('attribution', attribution.value);
       if (platform.value) data.append('platform', platform.value);
       if (shop.value.trim()) data.append('shop', shop.value.trim());
       submit.disabled = true;
@@ -751,6 +764,16 @@
     if (imports.read !== undefined) {
       out.append(h('p', { id: 'import-totals' }, t('importTotals', { read: imports.read, accepted: imports.accepted, duplicates: imports.duplicates, rejected: imports.rejected })));
     }
+    if (s.kpis) {
+      const imports = Object.entries(s.kpis.imports || {}).map(([kind, x]) => Object.assign({ kind }, x));
+      out.append(h('h3', null, t('kpiImports')), KG.table([
+        { label: t('file'), render: (x) => t('exportKind.' + x.kind) + '：' + (((run.params || {})[x.kind]) || []).join('、') },
+        { label: t('read'), num: true, key: 'read' },
+        { label: t('accepted'), num: true, key: 'accepted' },
+        { label: t('duplicates'), num: true, key: 'duplicates' },
+        { label: t('rejected'), num: true, render: (x) => h('span', { class: x.rejected ? 'bad-text' : '' }, x.rejected) },
+      ], imports, { id: 'kpi-imports', caption: t('kpiImports') }));
+    }
     if (s.shops && s.shops.length) {
       out.append(h('h3', null, t('shopsAudited')), KG.table([
         { label: t('shop'), key: 'shop' },
@@ -763,10 +786,11 @@
     }
     const reports = run.reports || [];
     if (reports.length) {
-      const labels = { rejects: t('downloadRejects'), html: t('reportHtml'), xlsx: t('reportXlsx'), json: t('reportJson'), findings: t('findingsCsv') };
-      out.append(h('div', { class: 'actions downloads' }, ['rejects', 'xlsx', 'html', 'json', 'findings'].filter((k) => reports.includes(k)).map((k) =>
+      const labels = { rejects: t('downloadRejects'), order_rejects: t('downloadOrderRejects'), html: t('reportHtml'), xlsx: t('reportXlsx'), json: t('reportJson'), findings: t('findingsCsv') };
+      out.append(h('div', { class: 'actions downloads' }, ['rejects', 'order_rejects', 'xlsx', 'html', 'json', 'findings'].filter((k) => reports.includes(k)).map((k) =>
         KG.downloadButton(labels[k], `/v1/audits/${run.id}/reports/${k}`, k, 'download-' + k))));
-      out.append(h('p', null, h('a', { href: `#/overview?run_id=${run.id}` }, t('openOverview')), ' · ', h('a', { href: '#/conversations?flagged=true' }, t('openFlagged'))));
+      out.append(h('p', null, h('a', { href: `#/overview?run_id=${run.id}` }, t('openOverview')), ' · ', h('a', { href: '#/conversations?flagged=true' }, t('openFlagged')),
+        s.kpis ? [' · ', h('a', { href: `#/kpis?run_id=${run.id}`, id: 'open-kpis' }, t('openKpis'))] : null));
     }
     return out;
   }
