@@ -352,7 +352,7 @@ def _audit_one(partial: PartialAudit, conv: Conversation, config: AuditConfig,
     partial.platforms.add(conv.platform)
     partial.add(conv, result, config.mask_pii)
     if partial.kpi is not None:
-        partial.kpi.add(conv.messages)
+        partial.kpi.add_conversation(conv)
 
 
 def audit_partition(

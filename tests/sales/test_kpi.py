@@ -124,3 +124,21 @@ def test_douyin_two_agents_and_after_sales_rule(inputs):
 def test_unknown_profile():
     with pytest.raises(ValueError, match="unknown attribution profile"):
         get_profile("nope")
+
+
+def test_a_conversations_agent_rows_without_buyer_id_are_that_buyers(tmp_path):
+    """Exports often name the buyer on the buyer's rows only: the replies still count for them."""
+    from tests.sales.data import CHAT_HEADER, write_csv
+
+    rows = [
+        ["c1", "拼多多", "拼店", "", "b1", "买家", "2024-05-01 10:00:00", "有货吗", "否"],
+        ["c1", "拼多多", "拼店", "A1", "", "客服", "2024-05-01 10:01:00", "有的亲", "否"],
+    ]
+    chats = write_csv(tmp_path / "c.csv", CHAT_HEADER, rows)
+    orders = write_csv(tmp_path / "o.csv", ["订单编号", "买家昵称", "店铺名称", "平台", "下单时间", "付款时间", "实付金额"],
+                       [["o1", "b1", "拼店", "拼多多", "2024-05-01 10:30:00", "2024-05-01 10:31:00", "10"]])
+    convs, _ = import_logs([chats])
+    report = compute_kpis(convs, read_orders([orders])[0])
+    agent = report.row("agent", "pinduoduo", "拼店", "A1", D1)
+    assert (agent.consulted, agent.converted, agent.paid) == (1, 1, 1)
+    assert report.silent_orders == 0

@@ -21,7 +21,9 @@ A row with `day=None` totals all days (distinct buyers over the period).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+from array import array
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
@@ -42,6 +44,10 @@ METRIC_TITLES = {
     "items_per_order": "件/单", "handling_hours": "售后处理时长", "refund_hours": "退款完结时长",
     "quality_refund_rate": "品质退款率", "dispute_rate": "纠纷率",
 }
+
+
+_UTC8 = 8 * 3600
+_EPOCH_DAY = dt.date(1970, 1, 1)
 
 
 def _day(moment: dt.datetime) -> dt.date:
@@ -140,14 +146,6 @@ def _keys(platform: str, shop: str, agent: str | None, day: dt.date) -> list[tup
     return out
 
 
-def _messages(chats: Iterable[Message | Conversation]) -> Iterable[Message]:
-    for item in chats:
-        if isinstance(item, Conversation):
-            yield from item.messages
-        else:
-            yield item
-
-
 class KpiCollector:
     """What the KPIs need of the chats, collected conversation by conversation and mergeable, so
     the audit's workers each collect their share and the parent joins the orders once (`finish`)."""
@@ -158,8 +156,37 @@ class KpiCollector:
         words = self.profile.after_sales_keywords
         self._after_sales = re.compile("|".join(map(re.escape, words))) if words else None
 
+    def add_conversation(self, conv: Conversation) -> None:
+        """Collect one conversation: every message is its buyer's (an export may leave the buyer id
+        off the agent's rows), and a message's day comes from its timestamp at UTC+8 (China has
+        kept that offset all year since 1991), looked up once per day, not per message."""
+        buyer = next((m.buyer_id for m in conv.messages if m.buyer_id), "")
+        if not buyer:
+            return
+        platform, shop = intern(conv.platform), intern(conv.shop)
+        units, after_sales = self.units, self._after_sales
+        buyer_role, agent_role = Role.buyer, Role.agent
+        day = -1
+        unit: _Unit | None = None
+        for m in conv.messages:
+            ts = m.sent_at.timestamp()
+            if (ts + _UTC8) // 86400 != day or unit is None:
+                day = (ts + _UTC8) // 86400
+                key = (platform, shop, buyer, _EPOCH_DAY + dt.timedelta(days=int(day)))
+                unit = units.get(key)
+                if unit is None:
+                    unit = units[key] = _Unit(key)
+            role = m.role
+            if role is buyer_role:
+                if unit.first_buyer_at is None or ts < unit.first_buyer_at:
+                    unit.first_buyer_at = ts
+                if not unit.asks_after_sales and after_sales is not None:
+                    unit.asks_after_sales = after_sales.search(m.text) is not None
+            elif role is agent_role and not m.auto_reply and m.agent_id:
+                unit.replies.append((ts, intern(m.agent_id)))
+
     def add(self, messages: Iterable[Message]) -> None:
-        """Collect a conversation's (or any) messages. Shop, platform and agent texts are interned:
+        """Collect loose messages, each its own buyer's (`add_conversation` for a conversation). Shop, platform and agent texts are interned:
         one copy each per process, and per pickled partial on the way to the parent."""
         units, after_sales = self.units, self._after_sales
         for m in messages:
@@ -177,6 +204,37 @@ class KpiCollector:
                     unit.asks_after_sales = after_sales.search(m.text) is not None
             elif m.is_manual_reply and m.agent_id:
                 unit.replies.append((m.sent_at.timestamp(), intern(m.agent_id)))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Columns instead of an object per unit and per reply: a worker's partial pickles with a
+        few hundred thousand objects fewer (pickle's memo of them cost ~100 MB at 1M messages)."""
+        units = list(self.units.values())
+        replies = [r for u in units for r in u.replies]
+        return {
+            "profile": self.profile,
+            "platforms": [u.key[0] for u in units],
+            "shops": [u.key[1] for u in units],
+            "buyers": [u.key[2] for u in units],
+            "days": array("i", (u.key[3].toordinal() for u in units)),
+            "first": array("d", (math.nan if u.first_buyer_at is None else u.first_buyer_at for u in units)),
+            "asks": bytes(u.asks_after_sales for u in units),
+            "counts": array("i", (len(u.replies) for u in units)),
+            "times": array("d", (t for t, _ in replies)),
+            "agents": [intern(a) for _, a in replies],
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["profile"])  # type: ignore[misc]
+        times, agents, at = state["times"], state["agents"], 0
+        units = self.units
+        for platform, shop, buyer, day, first, asks, n in zip(
+            state["platforms"], state["shops"], state["buyers"], state["days"], state["first"], state["asks"],
+            state["counts"], strict=True,
+        ):
+            key = (platform, shop, buyer, dt.date.fromordinal(day))
+            units[key] = _Unit(key, None if math.isnan(first) else first, bool(asks),
+                               list(zip(times[at:at + n], agents[at:at + n], strict=True)))
+            at += n
 
     def merge(self, other: KpiCollector) -> None:
         units = self.units
@@ -196,7 +254,13 @@ def compute_kpis(chats: Iterable[Message | Conversation], orders: Iterable[Order
                  profile: AttributionProfile | str | None = None) -> KpiReport:
     """Join chats, orders and refunds and compute every KPI row (see the module docstring)."""
     collector = KpiCollector(profile)
-    collector.add(_messages(chats))
+    loose: list[Message] = []
+    for item in chats:
+        if isinstance(item, Conversation):
+            collector.add_conversation(item)
+        else:
+            loose.append(item)
+    collector.add(loose)
     return collector.finish(orders, refunds)
 
 
