@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kefuguard.conversation.commerce import CommerceFacts
+from kefuguard.conversation.config import AuditConfig
+from kefuguard.conversation.context import compiled
 from kefuguard.conversation.model import Conversation
 from kefuguard.conversation.results import AuditReport, ImportSummary
 from kefuguard.io.importers import InputNotFoundError, RejectsWriter
@@ -102,7 +104,15 @@ def load_commerce(options: AuditOptions, out_dir: Path) -> Commerce | None:
     imports = {"orders": import_summary(order_stats, rejects_path)}
     if refund_stats is not None:
         imports["refunds"] = import_summary(refund_stats, rejects_path)
-    return Commerce(OrderBook(orders, refunds if options.refunds else None), profile, orders, refunds, imports)
+    book = OrderBook(orders, refunds if options.refunds else None,
+                     order_platforms=checked_platforms(options.config, "audit.order_confirm"))
+    return Commerce(book, profile, orders, refunds, imports)
+
+
+def checked_platforms(config: AuditConfig, check_id: str) -> set[str]:
+    """The platforms a check runs on for any shop (the base config or a shop's overrides)."""
+    configs = [config, *(config.for_shop(shop) for shop in config.shops)]
+    return {p for c in configs for p, checks in compiled(c).checks.items() if checks.get(check_id) is not None}
 
 
 class PendingCommerce:

@@ -189,3 +189,23 @@ def test_order_import_errors_are_masked_in_the_json_report(tmp_path, files):
     (unreadable,) = [f for f in data["kpis"]["imports"]["orders"]["files"] if f["status"] == "unreadable"]
     # the error texts are masked like the chat import's (the file's own path is kept, as there)
     assert "13812345678" not in unreadable["error"] + unreadable["error_en"] and "找不到订单表头" in unreadable["error"]
+
+
+def test_a_shop_that_turns_order_confirmation_on_elsewhere_gets_its_order_times(tmp_path):
+    """The workers carry order times only for platforms where the check runs — for any shop."""
+    from kefuguard.audit_commerce import checked_platforms
+    from kefuguard.conversation.config import AuditConfig
+
+    assert checked_platforms(AuditConfig(), "audit.order_confirm") == {"tmall", "taobao"}
+    config = AuditConfig.from_yaml(
+        "shops:\n  拼店:\n    checks:\n      audit.order_confirm: {platforms: [pinduoduo]}\n")
+    assert checked_platforms(config, "audit.order_confirm") == {"tmall", "taobao", "pinduoduo"}
+    rows = [
+        ["p1", "拼多多", "拼店", "", "b1", "买家", "2024-05-06 10:00:00", "拍好了", "否", ""],
+        ["p1", "拼多多", "拼店", "P1", "b1", "客服", "2024-05-06 10:30:00", "好的亲", "否", ""],
+    ]
+    chats = write_csv(tmp_path / "c.csv", HEADER, rows)
+    orders = write_csv(tmp_path / "o.csv", ORDER_HEADER,
+                       [["o9", "b1", "拼店", "拼多多", "2024-05-06 10:01:00", "2024-05-06 10:01:00", "9", "1", ""]])
+    report = run_audit([chats], AuditOptions(out_dir=tmp_path / "out", workers=2, config=config, orders=[orders]))
+    assert "o9" in _findings(report, "audit.order_confirm")["p1"][0]

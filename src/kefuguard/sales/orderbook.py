@@ -10,7 +10,7 @@ checks; refunds are joined to buyers through their orders, so they need the orde
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from kefuguard.conversation.commerce import CommerceFacts, OrderFact, RefundFact
 from kefuguard.conversation.model import Conversation
@@ -20,17 +20,27 @@ BuyerKey = tuple[str, str, str]  # platform, shop, buyer id
 
 
 class OrderBook:
-    """Orders and refunds by (platform, shop, buyer); small plain tuples, cheap to send to workers."""
+    """Orders and refunds by (platform, shop, buyer), as compact as the workers' memory wants:
+    per buyer the order times and ids as two tuples (the facts are built per conversation)."""
 
-    def __init__(self, orders: Iterable[Order], refunds: Iterable[Refund] | None = None) -> None:
-        by_buyer: dict[BuyerKey, list[OrderFact]] = defaultdict(list)
+    def __init__(self, orders: Iterable[Order], refunds: Iterable[Refund] | None = None,
+                 order_platforms: Collection[str] | None = None) -> None:
+        """`order_platforms`: the platforms whose order times a check reads (None: all); the
+        others' orders still mark their shops as covered and join their refunds to buyers."""
+        by_buyer: dict[BuyerKey, list[tuple[float, str]]] = defaultdict(list)
         buyer_of: dict[str, BuyerKey] = {}
+        shops: set[tuple[str, str]] = set()
         for o in orders:
             key = (o.platform, o.shop, o.buyer_id)
-            by_buyer[key].append(OrderFact(o.created_at.timestamp(), o.order_id))
+            shops.add(key[:2])
             buyer_of.setdefault(o.order_id, key)
-        self.order_shops = frozenset((platform, shop) for platform, shop, _ in by_buyer)
-        self.orders = {key: tuple(sorted(facts)) for key, facts in by_buyer.items()}
+            if order_platforms is None or o.platform in order_platforms:
+                by_buyer[key].append((o.created_at.timestamp(), o.order_id))
+        self.order_shops = frozenset(shops)
+        self.orders: dict[BuyerKey, tuple[tuple[float, ...], tuple[str, ...]]] = {}
+        for key, pairs in by_buyer.items():
+            pairs.sort()
+            self.orders[key] = (tuple(t for t, _ in pairs), tuple(i for _, i in pairs))
         self.refund_shops: frozenset[tuple[str, str]] = frozenset()
         self.refunds: dict[BuyerKey, tuple[RefundFact, ...]] = {}
         if refunds is not None:
@@ -52,7 +62,8 @@ class OrderBook:
             return None
         buyer = next((m.buyer_id for m in conv.messages if m.buyer_id), "")
         key = (conv.platform, conv.shop, buyer)
+        times, ids = self.orders.get(key, ((), ()))
         return CommerceFacts(
-            orders=self.orders.get(key, ()),
+            orders=tuple(map(OrderFact, times, ids)),
             refunds=self.refunds.get(key, ()) if shop in self.refund_shops else None,
         )
