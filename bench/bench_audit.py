@@ -182,6 +182,21 @@ def main() -> None:
     args.out.write_text(report + "\n", encoding="utf-8")
 
 
+def best_of(modes: list[str], repeat: int, data: Path, tmp: Path, label: str = "") -> dict[str, dict]:
+    """Each mode `repeat` times in fresh processes, alternating the order so noise hits every mode; the fastest run of each."""
+    best: dict[str, dict] = {}
+    for i in range(repeat):
+        for mode in (modes if i % 2 == 0 else modes[::-1]):
+            out = tmp / f"{mode}-{label.strip(' ,')}-{i}"
+            out.mkdir()
+            r = run_mode(mode, data, out)
+            print(f"{label}{mode} run {i + 1}: {r}", file=sys.stderr)
+            if mode not in best or r["seconds"] < best[mode]["seconds"]:
+                best[mode] = r
+            shutil.rmtree(out, ignore_errors=True)
+    return best
+
+
 def _mb(value: float) -> str:
     return f"{value:,.0f}"
 
@@ -203,16 +218,7 @@ def scale(args) -> None:
             size_mb = data.stat().st_size / 2**20
             notes.append(f"{size:,} messages: {size_mb:,.0f} MB JSONL (generated in {time.perf_counter() - t0:.0f} s)")
             modes = [f"par{w}" for w in workers] + (["serialN"] if size <= args.current_up_to else [])
-            best: dict[str, dict] = {}
-            for i in range(args.repeat):
-                for mode in (modes if i % 2 == 0 else modes[::-1]):  # alternate, so noise hits every mode
-                    out = Path(tmp) / f"{mode}-{size}-{i}"
-                    out.mkdir()
-                    r = run_mode(mode, data, out)
-                    print(f"{size:,} {mode} run {i + 1}: {r}", file=sys.stderr)
-                    if mode not in best or r["seconds"] < best[mode]["seconds"]:
-                        best[mode] = r
-                    shutil.rmtree(out, ignore_errors=True)
+            best = best_of(modes, args.repeat, data, Path(tmp), label=f"{size:,} ")
             data.unlink()
             for mode in modes:
                 n_workers = cores if mode == "serialN" else int(mode[3:])
@@ -273,16 +279,7 @@ def with_orders(args) -> None:
         gen_s = time.perf_counter() - t0
         sizes = {name: data.with_name(name).stat().st_size / 2**20 for name in ("messages.jsonl", "orders.csv",
                                                                                   "refunds.csv")}
-        best: dict[str, dict] = {}
-        for i in range(args.repeat):
-            for mode in (modes if i % 2 == 0 else modes[::-1]):
-                out = Path(tmp) / f"{mode}-{i}"
-                out.mkdir()
-                r = run_mode(mode, data, out)
-                print(f"{mode} run {i + 1}: {r}", file=sys.stderr)
-                if mode not in best or r["seconds"] < best[mode]["seconds"]:
-                    best[mode] = r
-                shutil.rmtree(out, ignore_errors=True)
+        best = best_of(modes, args.repeat, data, Path(tmp))
     labels = {modes[0]: "chats only", modes[1]: f"chats + {counts.get('orders', args.orders):,} orders + "
                                                  f"{counts.get('refunds', 0):,} refunds"}
     lines = [
