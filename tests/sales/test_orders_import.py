@@ -93,3 +93,28 @@ def test_unreadable_file_next_to_a_good_one(tmp_path):
     b = stats.files[str(bad)]
     assert (b.status, b.read, b.rejected) == ("unreadable", 1, 1) and seen[0].line == 0
     assert stats.read == stats.accepted + stats.duplicates + stats.rejected == 3
+
+
+def test_xlsx_orders_on_a_later_sheet_after_a_notes_sheet(tmp_path):
+    """Shop back-ends often put a 说明 sheet first: the data sheet is found, the notes sheet listed as skipped."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    notes = wb.active
+    notes.title = "说明"
+    notes.append(["本表由店铺后台导出"])
+    notes.append(["金额单位：元"])
+    data = wb.create_sheet("订单")
+    data.append(["订单编号", "买家昵称", "店铺名称", "平台", "下单时间", "付款时间", "实付金额"])
+    data.append(["o1", "b1", "拼店", "拼多多", "2024-05-01 10:30:00", "2024-05-01 10:31:00", "100"])
+    data.append(["o2", "b2", "拼店", "拼多多", "", "", "-1"])
+    path = tmp_path / "orders.xlsx"
+    wb.save(path)
+    found = []
+    orders, stats = read_orders([path], rejects=found.append)
+    assert [o.order_id for o in orders] == ["o1"]
+    (file_stats,) = stats.files.values()
+    assert file_stats.skipped_sheets == ["说明"]
+    (reject,) = found
+    assert (reject.sheet, reject.line) == ("订单", 3)
+    assert stats.read == stats.accepted + stats.duplicates + stats.rejected == 2

@@ -65,7 +65,8 @@ def require_browser() -> None:
 
 # ---------------------------------------------------------------------------- the dead proxy
 class Blocker:
-    """Accepts connections on 127.0.0.1, records the first request line, answers 403 and closes."""
+    """Accepts connections on 127.0.0.1, records the first request line, answers 403 and closes.
+    A connection that sends nothing (Chromium preconnects to its proxy) is counted, not recorded."""
 
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -73,6 +74,7 @@ class Blocker:
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.attempts: list[str] = []
+        self.idle = 0  # connections that sent no request at all
         self._stop = False
         self._thread = threading.Thread(target=self._serve, name="dead-proxy", daemon=True)
         self._thread.start()
@@ -88,7 +90,10 @@ class Blocker:
                 try:
                     first = conn.recv(4096).split(b"\r\n", 1)[0].decode("latin-1", "replace")
                 except OSError:
-                    first = "(nothing read)"
+                    first = ""
+                if not first:  # a socket Chromium opened ahead of need (preconnect) and closed unused:
+                    self.idle += 1  # nothing was asked for, nothing could leave
+                    continue
                 self.attempts.append(first)
                 with contextlib.suppress(OSError):
                     conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")

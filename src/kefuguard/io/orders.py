@@ -206,7 +206,7 @@ def _build(kind: _Kind, get: Callable[[str], Any], platform: str | None, shop: s
     )
 
 
-def _csv_rows(path: Path, encoding: str | None, fstats: FileStats) -> Iterator[tuple[int, list[Any]]]:
+def _csv_rows(path: Path, encoding: str | None, fstats: FileStats) -> Iterator[tuple[str, int, list[Any]]]:
     fh, codec = _open_text(path, encoding, fstats)
     with io.TextIOWrapper(fh, codec, errors="replace", newline="") as text:
         first = text.readline()
@@ -214,11 +214,12 @@ def _csv_rows(path: Path, encoding: str | None, fstats: FileStats) -> Iterator[t
         reader = csv.reader(chain([first], text), delimiter=delimiter)
         start = 1
         for row in reader:
-            yield start, [c.lstrip("\ufeff") if i == 0 else c for i, c in enumerate(row)]
+            yield "", start, [c.lstrip("\ufeff") if i == 0 else c for i, c in enumerate(row)]
             start = reader.line_num + 1
 
 
-def _xlsx_rows(path: Path, fstats: FileStats) -> Iterator[tuple[int, list[Any]]]:
+def _xlsx_rows(path: Path, fstats: FileStats) -> Iterator[tuple[str, int, list[Any]]]:
+    """Every sheet's rows, in order (a workbook may open with a notes sheet before the data)."""
     from openpyxl import load_workbook
 
     try:
@@ -228,10 +229,10 @@ def _xlsx_rows(path: Path, fstats: FileStats) -> Iterator[tuple[int, list[Any]]]
                           f"not a valid .xlsx workbook ({type(exc).__name__})") from None
     fstats.encoding = "xlsx"
     try:
-        ws = wb.worksheets[0]
-        ws.reset_dimensions()
-        for line, row in enumerate(ws.iter_rows(values_only=True), 1):
-            yield line, list(row)
+        for ws in wb.worksheets:
+            ws.reset_dimensions()
+            for line, row in enumerate(ws.iter_rows(values_only=True), 1):
+                yield ws.title, line, list(row)
     finally:
         wb.close()
 
@@ -245,9 +246,18 @@ def _read_file(path: Path, kind: _Kind, mapping: dict[str, str], platform: str |
         raise ColumnError(f"{path}: 只支持 CSV/TSV/XLSX 的{kind.label_zh}导出", f"only CSV/TSV/XLSX {kind.label_en} exports")
     rows = _xlsx_rows(path, fstats) if fmt == "xlsx" else _csv_rows(path, encoding, fstats)
     header: dict[str, int] | None = None
+    found = False  # some sheet had a header
     scanned = 0
     first_missing: list[str] = []
-    for line, cells in rows:
+    current: str | None = None
+    hopeless: str | None = None
+    for sheet, line, cells in rows:
+        if sheet == hopeless:
+            continue
+        if sheet != current:  # a new sheet: find its own header; a sheet without one is skipped
+            if current is not None and header is None:
+                fstats.skipped_sheets.append(current)
+            current, header, scanned = sheet, None, 0
         if _is_blank(cells):
             fstats.blank += 1
             continue
@@ -255,13 +265,15 @@ def _read_file(path: Path, kind: _Kind, mapping: dict[str, str], platform: str |
             columns, ignored = _resolve(cells, mapping, kind.aliases)
             missing = [f for f in kind.required if f not in columns]
             if not missing:
-                header, fstats.ignored_columns = columns, ignored
+                header, fstats.ignored_columns, found = columns, ignored, True
                 fstats.preamble += scanned
                 continue
             first_missing = first_missing or missing
             scanned += 1
             if scanned >= HEADER_SCAN_ROWS:
-                break
+                if fmt == "csv":
+                    break
+                hopeless = sheet  # no header near its top: the rest of this sheet is not read
             continue
         fstats.read += 1
         raw = _raw_cells(cells)
@@ -271,9 +283,9 @@ def _read_file(path: Path, kind: _Kind, mapping: dict[str, str], platform: str |
             return cells[index] if index is not None and index < len(cells) else None
 
         try:
-            record = _build(kind, get, platform, shop, f"{path}:{line}")
+            record = _build(kind, get, platform, shop, f"{path}:{sheet + ':' if sheet else ''}{line}")
         except (CellError, ValueError) as exc:
-            reject(line, reason_in(str(exc), lang), raw)
+            reject(line, reason_in(str(exc), lang), raw, sheet)
             continue
         fstats.parsed += 1
         key = record.order_id if kind is _ORDERS else (record.order_id, record.requested_at, record.reason)
@@ -282,7 +294,9 @@ def _read_file(path: Path, kind: _Kind, mapping: dict[str, str], platform: str |
             continue
         seen.add(key)
         out.append(record)
-    if header is None:
+    if current is not None and header is None and found:
+        fstats.skipped_sheets.append(current)
+    if not found:
         names = "、".join(f"{kind.fields[f][0]}({f})" for f in (first_missing or kind.required))
         raise ColumnError(f"{path}: 找不到{kind.label_zh}表头，缺少必需列 {names}；可用 --map 指定列名对应关系",
                           f"no {kind.label_en} header with the required columns "
