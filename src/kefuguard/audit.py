@@ -32,7 +32,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from kefuguard.audit_commerce import (
     Commerce,
     PendingCommerce,
     WorkerFile,
+    check_commerce,
     finish_kpis,
     import_summary,
     load_commerce,
@@ -522,6 +523,7 @@ def _run_audit(paths, options: AuditOptions, progress) -> AuditReport:
     if options.mask_pii is not None and options.mask_pii != options.config.mask_pii:
         options = replace(options, config=options.config.model_copy(update={"mask_pii": options.mask_pii}))
     rejects_path = out_dir / "rejects.csv"
+    check_commerce(options)  # refunds without orders, a missing export, an unknown profile: before any work
     if options.engine == "dask":
         from kefuguard.audit_dask import run_dask_audit
 
@@ -530,19 +532,19 @@ def _run_audit(paths, options: AuditOptions, progress) -> AuditReport:
     workers = _worker_count(options.workers)
     partitioned = options.reader == "parallel" or (options.reader == "auto" and workers > 1)
     if workers == 1:
-        pending = PendingCommerce(options, out_dir) if options.orders or options.refunds else None
+        pending = PendingCommerce(options, out_dir) if options.orders else None
         audit = _audit_partitioned if partitioned else _audit_into
         report = audit(paths, options, progress, rejects_path, None, pending)
         return finish_kpis(report, pending.result() if pending else None)
-    with WorkerFile(options.spill_dir) as ship:
-        commerce_file = str(ship.path) if options.orders else None
+    with WorkerFile(options.spill_dir) if options.orders else nullcontext() as ship:
+        commerce_file = str(ship.path) if ship is not None else None
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
                                  initargs=(options.config, options.profiles, commerce_file)) as pool:
             # fork the workers now: small (not copies of a parent that holds the whole input or the
             # order exports), they build their checkers while the parent reads or parses
             for warm in [pool.submit(_warm_up) for _ in range(workers)]:
                 warm.result()
-            pending = PendingCommerce(options, out_dir, ship.path) if options.orders or options.refunds else None
+            pending = PendingCommerce(options, out_dir, ship.path) if ship is not None else None
             if partitioned:
                 report = _audit_partitioned(paths, options, progress, rejects_path, (pool, workers), pending)
             else:
