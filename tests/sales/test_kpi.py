@@ -142,3 +142,36 @@ def test_a_conversations_agent_rows_without_buyer_id_are_that_buyers(tmp_path):
     agent = report.row("agent", "pinduoduo", "拼店", "A1", D1)
     assert (agent.consulted, agent.converted, agent.paid) == (1, 1, 1)
     assert report.silent_orders == 0
+
+
+def test_collectors_pickled_from_workers_merge_to_the_same_kpis(inputs, tmp_path):
+    """The audit's path: each worker's collector travels pickled (as columns), one buyer-day may be
+    split across workers, the parent merges and joins — the same rows as one pass, and twice over."""
+    import pickle
+
+    from kefuguard.conversation.model import Conversation
+    from kefuguard.sales import KpiCollector
+    from tests.sales.data import write_all
+
+    messages, orders, refunds = inputs
+    expected = compute_kpis(messages, orders, refunds)
+    chats, _, _ = write_all(tmp_path)
+    convs, _ = import_logs([chats])
+    halves = []  # b2's day (A1 then A2) split between two workers, the rest dealt alternately
+    for conv in convs:
+        if conv.conversation_id == "p2":
+            halves += [conv.model_copy(update={"messages": conv.messages[:2]}),
+                       conv.model_copy(update={"messages": conv.messages[2:]})]
+        else:
+            halves.append(conv)
+    workers = [KpiCollector(), KpiCollector()]
+    for i, conv in enumerate(halves):
+        workers[i % 2].add_conversation(conv)
+    parent = KpiCollector()
+    parent.add_conversation(Conversation(conversation_id="none", platform="tmall", shop="天店", messages=[]))
+    for w in workers:
+        parent.merge(pickle.loads(pickle.dumps(w)))
+    assert not parent.units and len(parent._packed) == 2
+    assert parent.finish(orders, refunds).rows == expected.rows
+    assert parent.finish(orders, refunds).rows == expected.rows  # finishing reads, never consumes
+    assert pickle.loads(pickle.dumps(parent)).finish(orders, refunds).rows == expected.rows

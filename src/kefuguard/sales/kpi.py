@@ -26,7 +26,7 @@ import re
 from array import array
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from sys import intern
 from typing import Any
@@ -153,6 +153,7 @@ class KpiCollector:
     def __init__(self, profile: AttributionProfile | str | None = None) -> None:
         self.profile = get_profile(profile) if isinstance(profile, str) else (profile or get_profile())
         self.units: dict[UnitKey, _Unit] = {}
+        self._packed: list[_Packed] = []  # collectors that arrived pickled from the workers
         words = self.profile.after_sales_keywords
         self._after_sales = re.compile("|".join(map(re.escape, words))) if words else None
 
@@ -208,7 +209,7 @@ class KpiCollector:
     def __getstate__(self) -> dict[str, Any]:
         """Columns instead of an object per unit and per reply: a worker's partial pickles with a
         few hundred thousand objects fewer (pickle's memo of them cost ~100 MB at 1M messages)."""
-        units = list(self.units.values())
+        units = [u for shop in self._shops() for u in self._units_of(shop)]
         replies = [r for u in units for r in u.replies]
         return {
             "profile": self.profile,
@@ -224,17 +225,9 @@ class KpiCollector:
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        """Kept as columns (~6× smaller than the objects) until `finish` needs a shop's units."""
         self.__init__(state["profile"])  # type: ignore[misc]
-        times, agents, at = state["times"], state["agents"], 0
-        units = self.units
-        for platform, shop, buyer, day, first, asks, n in zip(
-            state["platforms"], state["shops"], state["buyers"], state["days"], state["first"], state["asks"],
-            state["counts"], strict=True,
-        ):
-            key = (platform, shop, buyer, dt.date.fromordinal(day))
-            units[key] = _Unit(key, None if math.isnan(first) else first, bool(asks),
-                               list(zip(times[at:at + n], agents[at:at + n], strict=True)))
-            at += n
+        self._packed.append(_Packed(state))
 
     def merge(self, other: KpiCollector) -> None:
         units = self.units
@@ -244,10 +237,64 @@ class KpiCollector:
                 units[key] = unit
             else:
                 mine.merge(unit)
+        self._packed.extend(other._packed)
 
     def finish(self, orders: Iterable[Order], refunds: Iterable[Refund] = ()) -> KpiReport:
         """Join the orders and refunds and compute every KPI row (see the module docstring)."""
-        return _compute(self.units, list(orders), list(refunds), self.profile)
+        return _compute(self._shops(), self._units_of, list(orders), list(refunds), self.profile)
+
+    def _shops(self) -> list[tuple[str, str]]:
+        shops = {key[:2] for key in self.units}
+        for packed in self._packed:
+            shops |= packed.shops()
+        return sorted(shops)
+
+    def _units_of(self, shop: tuple[str, str]) -> list[_Unit]:
+        """One shop's units: fresh objects, the collected ones and the packed ones merged by key."""
+        out: dict[UnitKey, _Unit] = {}
+        for key, u in self.units.items():
+            if key[:2] == shop:
+                out[key] = _Unit(key, u.first_buyer_at, u.asks_after_sales, list(u.replies))
+        for packed in self._packed:
+            for unit in packed.units_of(shop):
+                mine = out.get(unit.key)
+                if mine is None:
+                    out[unit.key] = unit
+                else:
+                    mine.merge(unit)
+        return list(out.values())
+
+
+class _Packed:
+    """A pickled collector's columns (`KpiCollector.__getstate__`), read one shop at a time."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+        self.starts = array("q", [0])  # where each unit's replies start in the reply columns
+        for n in state["counts"]:
+            self.starts.append(self.starts[-1] + n)
+        self._rows: dict[tuple[str, str], list[int]] | None = None
+
+    def _index(self) -> dict[tuple[str, str], list[int]]:
+        if self._rows is None:
+            rows: dict[tuple[str, str], list[int]] = defaultdict(list)
+            for i, shop in enumerate(zip(self.state["platforms"], self.state["shops"], strict=True)):
+                rows[shop].append(i)
+            self._rows = dict(rows)
+        return self._rows
+
+    def shops(self) -> set[tuple[str, str]]:
+        return set(self._index())
+
+    def units_of(self, shop: tuple[str, str]) -> Iterator[_Unit]:
+        st, starts = self.state, self.starts
+        times, agents = st["times"], st["agents"]
+        for i in self._index().get(shop, ()):
+            key = (shop[0], shop[1], st["buyers"][i], dt.date.fromordinal(st["days"][i]))
+            first = st["first"][i]
+            a, b = starts[i], starts[i + 1]
+            yield _Unit(key, None if math.isnan(first) else first, bool(st["asks"][i]),
+                        list(zip(times[a:b], agents[a:b], strict=True)))
 
 
 def compute_kpis(chats: Iterable[Message | Conversation], orders: Iterable[Order], refunds: Iterable[Refund] = (),
@@ -264,12 +311,10 @@ def compute_kpis(chats: Iterable[Message | Conversation], orders: Iterable[Order
     return collector.finish(orders, refunds)
 
 
-def _compute(units: dict[UnitKey, _Unit], order_list: list[Order], refund_list: list[Refund],
-             prof: AttributionProfile) -> KpiReport:
-    """Shop by shop (each shop's buyer sets are freed before the next), platform rows from the shops' counts."""
-    shops_units: dict[tuple[str, str], list[_Unit]] = defaultdict(list)
-    for u in units.values():
-        shops_units[u.key[:2]].append(u)
+def _compute(shops: list[tuple[str, str]], units_of: Callable[[tuple[str, str]], list[_Unit]], order_list: list[Order],
+             refund_list: list[Refund], prof: AttributionProfile) -> KpiReport:
+    """Shop by shop (each shop's units and buyer sets are freed before the next), platform rows from
+    the shops' counts."""
     shops_orders: dict[tuple[str, str], list[Order]] = defaultdict(list)
     by_id: dict[str, Order] = {}
     for o in order_list:
@@ -287,9 +332,8 @@ def _compute(units: dict[UnitKey, _Unit], order_list: list[Order], refund_list: 
     rows: list[KpiRow] = []
     platforms: dict[tuple[str, Any], _Tally] = defaultdict(_Tally)
     silent_orders = 0
-    for shop in sorted(shops_units.keys() | shops_orders.keys()):
-        acc, silent = _shop_accumulators(shops_units.pop(shop, []), shops_orders.pop(shop, []),
-                                         shops_refunds.pop(shop, []), prof)
+    for shop in sorted(set(shops) | shops_orders.keys()):
+        acc, silent = _shop_accumulators(units_of(shop), shops_orders.pop(shop, []), shops_refunds.pop(shop, []), prof)
         silent_orders += silent
         for key, a in acc.items():
             tally = a.tally()
