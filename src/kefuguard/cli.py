@@ -376,7 +376,6 @@ def rules_export(
 _MESSAGES = {
     "error": ("错误", "error"),
     "warning": ("警告", "warning"),
-    "bad_map": ("--map 需要 源列名=字段 的形式，得到 {item!r}", "--map needs SOURCE=FIELD, got {item!r}"),
     "bad_formats": ("不支持的报告格式: {names}（可选 html,json,xlsx）",
                     "unsupported report formats: {names} (choose from html,json,xlsx)"),
     "bad_lang": ("--lang 只能是 zh 或 en，得到 {value!r}", "--lang must be zh or en, got {value!r}"),
@@ -414,15 +413,14 @@ def _exc_text(exc: BaseException, lang: str) -> str:
     return text(lang) if callable(text) else str(exc)
 
 
-def _column_map(items: list[str] | None, lang: str) -> dict[str, str]:
+def _column_map(items: list[str] | None, lang: str, option: str = "--map") -> dict[str, str]:
     """--map / --order-map / --refund-map items (源列名=字段) as a dict."""
-    columns: dict[str, str] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise _fail_lang(_msg("bad_map", lang, item=item), lang)
-        src, dst = item.split("=", 1)
-        columns[src.strip()] = dst.strip()
-    return columns
+    from kefuguard.io.columns import ColumnError, parse_column_map
+
+    try:
+        return parse_column_map(items, option)
+    except ColumnError as exc:
+        raise _fail_lang(exc.text(lang), lang) from None
 
 
 def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str | None, shop: str | None,
@@ -443,7 +441,9 @@ def _run_audit_command(paths: list[Path], out: Path, workers: int, platform: str
 
     if lang not in ("zh", "en"):
         raise _fail_lang(_msg("bad_lang", "zh", value=lang), "zh")
-    column_map, order_columns, refund_columns = (_column_map(m, lang) for m in (mapping, order_map, refund_map))
+    column_map, order_columns, refund_columns = (
+        _column_map(items, lang, option) for items, option in ((mapping, "--map"), (order_map, "--order-map"),
+                                                               (refund_map, "--refund-map")))
     wanted = {f.strip() for f in formats.split(",") if f.strip()}
     unknown = wanted - {"html", "json", "xlsx"}
     if unknown:

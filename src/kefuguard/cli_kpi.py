@@ -12,16 +12,6 @@ from typing import Annotated
 import typer
 
 
-def _pairs(items: list[str] | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items or []:
-        src, sep, dst = item.partition("=")
-        if not sep or not src.strip() or not dst.strip():
-            raise typer.BadParameter(f"--map 需要 源列名=字段 的形式 needs SOURCE=FIELD, got {item!r}")
-        out[src.strip()] = dst.strip()
-    return out
-
-
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -51,7 +41,7 @@ def kpi(
     from rich.console import Console
     from rich.table import Table
 
-    from kefuguard.io.columns import ColumnError
+    from kefuguard.io.columns import ColumnError, parse_column_map
     from kefuguard.io.importers import Reject, import_logs
     from kefuguard.io.orders import read_orders, read_refunds
     from kefuguard.sales import compute_kpis, get_profile
@@ -64,12 +54,15 @@ def kpi(
 
     try:
         prof = get_profile(profile, **({"window_hours": window_hours} if window_hours else {}))
-        order_list, order_stats = read_orders(orders, platform=platform, shop=shop, mapping=_pairs(column_map),
+        order_columns, refund_columns, chat_columns = (
+            parse_column_map(items, option) for items, option in (
+                (column_map, "--map"), (refund_map, "--refund-map"), (chat_map, "--chat-map")))
+        order_list, order_stats = read_orders(orders, platform=platform, shop=shop, mapping=order_columns,
                                               rejects=sink, lang=lang)
         refund_list, refund_stats = ([], None) if not refunds else read_refunds(
-            refunds, mapping=_pairs(refund_map), rejects=sink, lang=lang)
+            refunds, mapping=refund_columns, rejects=sink, lang=lang)
         conversations, chat_stats = import_logs([str(p) for p in chats], platform=platform, shop=shop,
-                                                mapping=_pairs(chat_map) or None, rejects_lang=lang)
+                                                mapping=chat_columns or None, rejects_lang=lang)
         report = compute_kpis(conversations, order_list, refund_list, prof)
     except (ColumnError, ValueError) as exc:
         text = exc.text(lang or "zh") if isinstance(exc, ColumnError) else str(exc)

@@ -39,3 +39,12 @@ def test_kpi_chat_map_reads_unknown_chat_headers(tmp_path):
                                       "--chat-map", "会话编号X=conversation_id"])
     assert mapped.exit_code == 0, mapped.output
     assert json.loads(mapped.output)["import"]["chats"]["accepted"] == len(CHATS)
+
+
+def test_a_column_map_without_both_sides_is_refused_alike_by_kpi_and_audit(tmp_path):
+    chats, orders, _ = write_all(tmp_path)
+    kpi = CliRunner().invoke(app, ["kpi", str(chats), "--orders", str(orders), "--refund-map", "=order_id"])
+    assert kpi.exit_code == 2 and "--refund-map 需要 源列名=字段" in kpi.output
+    audit = CliRunner().invoke(app, ["audit", str(chats), "--orders", str(orders), "--order-map", "单号",
+                                     "--out", str(tmp_path / "o"), "--lang", "en"])
+    assert audit.exit_code == 2 and "--order-map needs SOURCE=FIELD" in audit.output

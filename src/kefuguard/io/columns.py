@@ -113,6 +113,17 @@ class ColumnError(ValueError):
         return self.en if lang == "en" else self.zh
 
 
+def parse_column_map(items: Iterable[str] | None, option: str = "--map") -> dict[str, str]:
+    """Command-line column mappings (`源列名=字段`, repeatable) as {their header: field}; both sides needed."""
+    out: dict[str, str] = {}
+    for item in items or ():
+        src, sep, dst = item.partition("=")
+        if not sep or not src.strip() or not dst.strip():
+            raise ColumnError(f"{option} 需要 源列名=字段 的形式，得到 {item!r}", f"{option} needs SOURCE=FIELD, got {item!r}")
+        out[src.strip()] = dst.strip()
+    return out
+
+
 def check_mapping(mapping: Mapping[str, str] | None) -> dict[str, str]:
     """Validate a user mapping {their header: canonical field} and normalise its keys."""
     out: dict[str, str] = {}
