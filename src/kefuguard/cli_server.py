@@ -7,7 +7,9 @@ commands, so `kefuguard check` starts as fast as before.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import typer
 
@@ -38,7 +40,9 @@ def _tenant_id(session, name: str) -> int:
     return tenant_id
 
 
-def _database(url: str | None, *, migrate: bool = True):
+@contextmanager
+def _database(url: str | None, *, migrate: bool = True) -> Iterator[Any]:
+    """The database, migrated (unless `migrate=False`), disposed of when the command is done."""
     from kefuguard.storage.db import Database
 
     try:
@@ -49,7 +53,10 @@ def _database(url: str | None, *, migrate: bool = True):
         shown = url or "默认 SQLite default SQLite"
         raise _fail(f"无法打开或迁移数据库 {shown}: {type(exc).__name__}: {_short(exc)} / "
                     f"cannot open or migrate the database") from exc
-    return db
+    try:
+        yield db
+    finally:
+        db.dispose()
 
 
 def _short(exc: BaseException) -> str:
@@ -111,9 +118,8 @@ def keys_create(
         raise _fail("agent 角色须用 --agent 指定客服；其他角色不能指定 --agent")
     if not tenant.strip():
         raise _fail("--tenant 为空")
-    db = _database(database_url)
     try:
-        with db.session(immediate=True) as s:
+        with _database(database_url) as db, db.session(immediate=True) as s:
             t = s.scalars(select(Tenant).where(Tenant.name == tenant.strip())).first()
             created = t is None
             if t is None:
@@ -138,8 +144,6 @@ def keys_create(
             key_id, tenant_id = key.id, t.id
     except NotFoundError as exc:
         raise _fail(f"店铺或客服不存在: {exc}") from exc
-    finally:
-        db.dispose()
     if created:
         typer.echo(f"已新建租户 {tenant}（编号 {tenant_id}）", err=True)
     who = f"，客服 {agent_id}" if agent_id is not None else ""
@@ -156,16 +160,12 @@ def keys_list(
     """列出租户的密钥（只显示前缀，不显示密钥本身）。"""
     from kefuguard.storage.keys import list_api_keys
 
-    db = _database(database_url)
-    try:
-        with db.session() as s:
-            tenant_id = _tenant_id(s, tenant)
-            for k in list_api_keys(s, tenant_id, include_revoked=include_revoked):
-                state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
-                agent = f" agent={k.agent_id}" if k.agent_id else ""
-                typer.echo(f"{k.id}\tkg_{k.prefix}_…\t{k.role}{agent}\t{k.label or ''}\t{state}")
-    finally:
-        db.dispose()
+    with _database(database_url) as db, db.session() as s:
+        tenant_id = _tenant_id(s, tenant)
+        for k in list_api_keys(s, tenant_id, include_revoked=include_revoked):
+            state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+            agent = f" agent={k.agent_id}" if k.agent_id else ""
+            typer.echo(f"{k.id}\tkg_{k.prefix}_…\t{k.role}{agent}\t{k.label or ''}\t{state}")
 
 
 @keys_app.command("revoke")
@@ -178,31 +178,25 @@ def keys_revoke(
     from kefuguard.storage.errors import NotFoundError
     from kefuguard.storage.keys import revoke_api_key
 
-    db = _database(database_url)
-    try:
-        with db.session() as s:
-            tenant_id = _tenant_id(s, tenant)
-            try:
-                done = revoke_api_key(s, tenant_id, key_id)
-            except NotFoundError as exc:
-                raise _fail(f"租户 {tenant} 没有密钥 {key_id}") from exc
-    finally:
-        db.dispose()
+    with _database(database_url) as db, db.session() as s:
+        tenant_id = _tenant_id(s, tenant)
+        try:
+            done = revoke_api_key(s, tenant_id, key_id)
+        except NotFoundError as exc:
+            raise _fail(f"租户 {tenant} 没有密钥 {key_id}") from exc
     typer.echo("已吊销" if done else "该密钥此前已吊销")
 
 
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseOpt = None) -> None:
     """把数据库结构迁移到最新版本（serve 启动时也会自动执行）。"""
-    db = _database(database_url, migrate=False)
-    try:
-        before = db.current_revision()
-        db.upgrade()
-        after = db.current_revision()
-    except Exception as exc:
-        raise _fail(f"迁移失败: {type(exc).__name__}: {_short(exc)} / migration failed") from exc
-    finally:
-        db.dispose()
+    with _database(database_url, migrate=False) as db:
+        try:
+            before = db.current_revision()
+            db.upgrade()
+            after = db.current_revision()
+        except Exception as exc:
+            raise _fail(f"迁移失败: {type(exc).__name__}: {_short(exc)} / migration failed") from exc
     typer.echo(f"数据库已是最新结构 {after}" if before == after else f"数据库已从 {before or '空'} 迁移到 {after}")
 
 
