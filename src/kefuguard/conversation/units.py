@@ -28,6 +28,7 @@ its turn; a hit without a key sorts after those, by the unit's place in this mod
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -434,29 +435,25 @@ def _refunds_from_export(ctx: ConversationContext, config: AuditConfig) -> Seque
 @check("audit.greeting", fields=("greeting_words", "greeting_scope"))
 def greeting(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
     """A reception whose first manual replies carry no greeting/敬语."""
-    if not ctx.is_reception:
+    if not ctx.is_reception or _says(ctx, ctx.words.greeting, ctx.manual[: config.greeting_scope]):
         return NO_HITS
-    pattern = ctx.words.greeting
-    if pattern is not None:
-        msgs = ctx.messages
-        for j in ctx.manual[: config.greeting_scope]:
-            if pattern.search(msgs[j].text):
-                return NO_HITS
     return [Hit(ctx.manual[0], "开场的人工回复没有问候语/敬语")]
 
 
 @check("audit.closing", fields=("closing_words", "closing_scope"))
 def closing(ctx: ConversationContext, config: AuditConfig) -> Sequence[Hit]:
     """A reception whose last manual replies carry no closing/敬语."""
-    if not ctx.is_reception:
+    if not ctx.is_reception or _says(ctx, ctx.words.closing, ctx.manual[-config.closing_scope :]):
         return NO_HITS
-    pattern = ctx.words.closing
-    if pattern is not None:
-        msgs = ctx.messages
-        for j in ctx.manual[-config.closing_scope :]:
-            if pattern.search(msgs[j].text):
-                return NO_HITS
     return [Hit(ctx.manual[-1], "结束时的人工回复没有结束语/敬语")]
+
+
+def _says(ctx: ConversationContext, pattern: re.Pattern[str] | None, positions: Sequence[int]) -> bool:
+    """Does any message at `positions` hold the word list's pattern (None: an empty list, never)?"""
+    if pattern is None:
+        return False
+    msgs = ctx.messages
+    return any(pattern.search(msgs[j].text) for j in positions)
 
 
 @check(
