@@ -60,6 +60,13 @@ def _day_bounds(day_from: dt.date | None, day_to: dt.date | None) -> tuple[dt.da
     return start, end
 
 
+def _with_settings(query: Any, tenant_id: int, shop_id: int | None = None) -> Any:
+    """`query` over the tenant's shops (or one) joined with their stored settings (none yet: NULLs)."""
+    query = query.outerjoin(ShopSettingsRecord, and_(ShopSettingsRecord.tenant_id == Shop.tenant_id,
+                                                     ShopSettingsRecord.shop_id == Shop.id))
+    return query.where(Shop.tenant_id == tenant_id, *([Shop.id == shop_id] if shop_id is not None else []))
+
+
 @dataclass(frozen=True)
 class ListFilter:
     """Filters common to the list endpoints (None: not filtered)."""
@@ -121,12 +128,8 @@ class Store:
     # ------------------------------------------------------------------ shops and settings
     def list_shops(self, tenant_id: int) -> list[dict]:
         with self.db.session() as s:
-            rows = s.execute(
-                select(Shop, ShopSettingsRecord.version)
-                .outerjoin(ShopSettingsRecord, and_(ShopSettingsRecord.tenant_id == Shop.tenant_id,
-                                                    ShopSettingsRecord.shop_id == Shop.id))
-                .where(Shop.tenant_id == tenant_id).order_by(Shop.platform, Shop.external_id)
-            ).all()
+            rows = s.execute(_with_settings(select(Shop, ShopSettingsRecord.version), tenant_id)
+                             .order_by(Shop.platform, Shop.external_id)).all()
             return [_shop_json(shop, version or 0) for shop, version in rows]
 
     def create_shop(self, tenant_id: int, platform: str, external_id: str, name: str | None) -> dict:
@@ -168,12 +171,7 @@ class Store:
     # the ShopCheckers cache's source (kefuguard.server.checking.SettingsSource)
     def settings_version(self, tenant_id: int, shop_id: int) -> int | None:
         with self.db.session() as s:
-            row = s.execute(
-                select(Shop.id, ShopSettingsRecord.version)
-                .outerjoin(ShopSettingsRecord, and_(ShopSettingsRecord.tenant_id == Shop.tenant_id,
-                                                    ShopSettingsRecord.shop_id == Shop.id))
-                .where(Shop.tenant_id == tenant_id, Shop.id == shop_id)
-            ).first()
+            row = s.execute(_with_settings(select(Shop.id, ShopSettingsRecord.version), tenant_id, shop_id)).first()
             if row is None:
                 return None
             return row[1] or 0
@@ -183,12 +181,7 @@ class Store:
         from kefuguard.storage.settings import default_shop_id
 
         with self.db.session() as s:
-            row = s.execute(
-                select(Shop, ShopSettingsRecord)
-                .outerjoin(ShopSettingsRecord, and_(ShopSettingsRecord.tenant_id == Shop.tenant_id,
-                                                    ShopSettingsRecord.shop_id == Shop.id))
-                .where(Shop.tenant_id == tenant_id, Shop.id == shop_id)
-            ).first()
+            row = s.execute(_with_settings(select(Shop, ShopSettingsRecord), tenant_id, shop_id)).first()
             if row is None:
                 return None
             shop, record = row
