@@ -117,10 +117,11 @@ def checked_platforms(config: AuditConfig, check_id: str) -> set[str]:
 
 class PendingCommerce:
     """The exports being read in a thread of the parent; `result()` waits for them (and re-raises
-    what went wrong) and, the first time, writes the workers' part to `worker_file` if given."""
+    what went wrong) and, the first time, writes the workers' part to `worker_file` if given.
+    The caller runs `check_commerce` first (`run_audit` does, before any work), so the errors a
+    user can fix at once come before the chats are read."""
 
     def __init__(self, options: AuditOptions, out_dir: Path, worker_file: Path | None = None) -> None:
-        check_commerce(options)  # clear errors now, not after the chats are read
         self.worker_file = worker_file
         self._result: Commerce | None = None
         self._error: BaseException | None = None
