@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import socket
 import threading
 import time
@@ -29,7 +28,7 @@ from typing import Any
 import pytest
 
 from tests.server.conftest import Tenant, make_tenant
-from tests.web.browser import CHROMEDRIVER, CHROMIUM, Blocker, network_blocked, require_browser
+from tests.web.browser import Blocker, poll, require_browser, start_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION_SRC = ROOT / "extension"
@@ -152,34 +151,9 @@ class ExtBrowser:
 
     @classmethod
     def start(cls, extension: Path, folder: Path, blocker: Blocker) -> ExtBrowser:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never download anything
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-default-browser-check", "--disable-client-side-phishing-detection",
-                     "--disable-domain-reliability", "--no-pings", "--disable-breakpad", "--metrics-recording-only",
-                     "--safebrowsing-disable-auto-update", "--disable-search-engine-choice-screen",
-                     "--password-store=basic", "--use-mock-keychain",
-                     "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,"
-                     "NetworkTimeServiceQuerying,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,"
-                     "SignInProfileCreation,ChromeWhatsNewUI,PrivacySandboxSettings4",
-                     # the extension under test, and no other
-                     f"--load-extension={extension}", f"--disable-extensions-except={extension}",
-                     f"--user-data-dir={folder / 'profile'}", "--window-size=1280,900", "--lang=zh-CN",
-                     "--force-device-scale-factor=1"):
-            options.add_argument(flag)
-        if network_blocked():
-            options.add_argument(f"--proxy-server=http://127.0.0.1:{blocker.port}")
-            options.add_argument("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        options.add_experimental_option("prefs", {"safebrowsing.enabled": False, "signin.allowed": False,
-                                                  "net.network_prediction_options": 2})
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        driver.set_page_load_timeout(30)
+        # the extension under test, and no other
+        driver = start_chromium(folder, blocker, f"--load-extension={extension}",
+                                f"--disable-extensions-except={extension}")
         shots = folder / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
         browser = cls(driver, "", shots)
@@ -197,16 +171,9 @@ class ExtBrowser:
         return self.driver.execute_script(script, *args)
 
     def wait(self, condition: Callable[[], Any], timeout: float = 10, what: str = "condition") -> Any:
-        deadline = time.monotonic() + timeout
-        last: Exception | None = None
-        while time.monotonic() < deadline:
-            try:
-                value = condition()
-                if value:
-                    return value
-            except Exception as exc:  # stale elements while the panel re-renders
-                last = exc
-            time.sleep(0.03)
+        value, last = poll(condition, timeout, 0.03)
+        if value:
+            return value
         shot = None
         with contextlib.suppress(Exception):
             shot = self.screenshot("timeout-" + "".join(c if c.isalnum() else "-" for c in what)[:60])

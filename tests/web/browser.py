@@ -103,6 +103,64 @@ class Blocker:
         self.sock.close()
 
 
+# ---------------------------------------------------------------------------- Chromium
+QUIET_FLAGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-default-browser-check",
+    "--disable-client-side-phishing-detection", "--disable-domain-reliability", "--no-pings", "--disable-breakpad",
+    "--metrics-recording-only", "--safebrowsing-disable-auto-update", "--disable-search-engine-choice-screen",
+    "--password-store=basic", "--use-mock-keychain",
+    "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,"
+    "NetworkTimeServiceQuerying,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,"
+    "SignInProfileCreation,ChromeWhatsNewUI,PrivacySandboxSettings4",
+)
+
+
+def start_chromium(folder: Path, blocker: Blocker, *flags: str, prefs: dict[str, Any] | None = None,
+                   logs: dict[str, str] | None = None) -> Any:
+    """Debian's chromium through its chromedriver (never Selenium Manager): headless, quiet (no
+    vendor services), its profile in `folder`, and — where the network is blocked — every request
+    to a non-loopback address sent to the dead proxy `blocker`; `flags`/`prefs` add to these."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never download anything
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*QUIET_FLAGS, *flags, f"--user-data-dir={folder / 'profile'}", f"--window-size={WIDE[0]},{WIDE[1]}",
+                 "--lang=zh-CN", "--force-device-scale-factor=1"):
+        options.add_argument(flag)
+    if network_blocked():
+        # every request to a non-loopback address goes to the dead proxy (and is recorded);
+        # names do not resolve at all, except 127.0.0.1
+        options.add_argument(f"--proxy-server=http://127.0.0.1:{blocker.port}")
+        options.add_argument("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
+    options.set_capability("goog:loggingPrefs", logs or {"browser": "ALL"})
+    # no preconnecting to the default search engine, no sign-in, no safe-browsing lists
+    options.add_experimental_option("prefs", {"safebrowsing.enabled": False, "signin.allowed": False,
+                                              "net.network_prediction_options": 2, **(prefs or {})})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    return driver
+
+
+def poll(condition: Callable[[], Any], timeout: float, interval: float) -> tuple[Any, Exception | None]:
+    """Call `condition` until it returns something true or `timeout` passes: (its last value, the
+    last exception it raised — stale elements while a page re-renders are expected)."""
+    deadline = time.monotonic() + timeout
+    value: Any = None
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value, last
+        except Exception as exc:
+            last = exc
+        time.sleep(interval)
+    return value, last
+
+
 # ---------------------------------------------------------------------------- the server
 @dataclass
 class LiveServer:
@@ -192,40 +250,12 @@ class Browser:
 
     @classmethod
     def start(cls, base: str, folder: Path, blocker: Blocker) -> Browser:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never download anything
         downloads = folder / "downloads"
         downloads.mkdir(parents=True, exist_ok=True)
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--disable-default-apps", "--disable-extensions", "--no-default-browser-check",
-                     "--disable-client-side-phishing-detection", "--disable-domain-reliability", "--no-pings",
-                     "--disable-breakpad", "--metrics-recording-only", "--safebrowsing-disable-auto-update",
-                     "--disable-search-engine-choice-screen", "--password-store=basic", "--use-mock-keychain",
-                     "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,"
-                     "NetworkTimeServiceQuerying,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,"
-                     "SignInProfileCreation,ChromeWhatsNewUI,PrivacySandboxSettings4",
-                     f"--user-data-dir={folder / 'profile'}", f"--window-size={WIDE[0]},{WIDE[1]}",
-                     "--lang=zh-CN", "--force-device-scale-factor=1"):
-            options.add_argument(flag)
-        if network_blocked():
-            # every request to a non-loopback address goes to the dead proxy (and is recorded);
-            # names do not resolve at all, except 127.0.0.1
-            options.add_argument(f"--proxy-server=http://127.0.0.1:{blocker.port}")
-            options.add_argument("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-        options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                                  "download.prompt_for_download": False,
-                                                  "safebrowsing.enabled": False,
-                                                  # no preconnecting to the default search engine
-                                                  "net.network_prediction_options": 2,
-                                                  "signin.allowed": False})
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        driver.set_page_load_timeout(30)
+        driver = start_chromium(folder, blocker, "--disable-default-apps", "--disable-extensions",
+                                prefs={"download.default_directory": str(downloads),
+                                       "download.prompt_for_download": False},
+                                logs={"browser": "ALL", "performance": "ALL"})
         driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
         shots = folder / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
@@ -281,16 +311,9 @@ class Browser:
         return self.js("return (window.KG && KG.timings) ? KG.timings.length : 0") or 0
 
     def wait(self, condition: Callable[[], Any], timeout: float = 15, what: str = "condition") -> Any:
-        deadline = time.monotonic() + timeout
-        last_error: Exception | None = None
-        while time.monotonic() < deadline:
-            try:
-                value = condition()
-                if value:
-                    return value
-            except Exception as exc:  # stale elements while the page re-renders
-                last_error = exc
-            time.sleep(0.05)
+        value, last_error = poll(condition, timeout, 0.05)
+        if value:
+            return value
         try:  # what the page showed, for the failure report
             shot = self.screenshot("timeout-" + re.sub(r"\W+", "-", what).strip("-"))
             text = self.js("return document.querySelector('#main').innerText.slice(0, 600)")
