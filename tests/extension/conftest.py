@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import socket
 import threading
-import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +26,7 @@ from typing import Any
 import pytest
 
 from tests.server.conftest import Tenant, make_tenant
-from tests.web.browser import Blocker, poll, require_browser, start_chromium
+from tests.web.browser import Blocker, LiveServer, poll, require_browser, start_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION_SRC = ROOT / "extension"
@@ -65,57 +63,19 @@ class Recorder:
                                   "body": b"".join(chunks)})
 
 
-@dataclass
-class Server:
-    base: str
-    app: Any
-    db: Any
-    recorder: Recorder
-    server: Any
-    thread: threading.Thread
-    sock: socket.socket
-    stopped: bool = False
+class Server(LiveServer):
+    """The live server with a `Recorder` around it; only the Pinduoduo checker is warmed (the workbench's)."""
 
     @classmethod
-    def start(cls, folder: Path) -> Server:
-        import uvicorn
+    def start(cls, folder: Path) -> Server:  # type: ignore[override]
+        return cls(**vars(LiveServer.start(folder, Recorder, warm_platforms=("pinduoduo",))))
 
-        from kefuguard.server.app import create_app
-        from kefuguard.storage import Database
-
-        db = Database(f"sqlite:///{folder / 'kefuguard.db'}")
-        db.upgrade()
-        app = create_app(database=db, migrate=False, data_dir=folder / "data", audit_process=False,
-                         rate_limit=100000.0, warm_platforms=("pinduoduo",))
-        recorder = Recorder(app)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(recorder, log_level="warning", access_log=False, lifespan="on"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
-        return cls(f"http://127.0.0.1:{sock.getsockname()[1]}", app, db, recorder, server, thread, sock)
-
-    def wait_warm(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.app.state.kefuguard.warmed:
-            assert time.monotonic() < deadline, "the checkers were not built in time"
-            time.sleep(0.05)
+    @property
+    def recorder(self) -> Recorder:
+        return self.served
 
     def checks(self) -> list[dict[str, Any]]:
         return [r for r in self.recorder.requests if r["path"] == "/v1/check"]
-
-    def stop(self) -> None:
-        if self.stopped:
-            return
-        self.stopped = True
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
-        self.db.dispose()
 
 
 # ---------------------------------------------------------------------------- the workbench page

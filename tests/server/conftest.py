@@ -4,7 +4,9 @@ otherwise), tenants, keys, a shop, agents."""
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,41 @@ class RecordingAlerts:
     def close(self, timeout: float = 0) -> None:
         pass
 
+
+
+@dataclass
+class ThreadedServer:
+    """An ASGI app served by uvicorn on a free loopback port, in a daemon thread (live-server tests)."""
+
+    base: str
+    server: Any
+    thread: threading.Thread
+    sock: socket.socket
+    stopped: bool = False
+
+    @classmethod
+    def start(cls, app: Any, timeout: float = 20) -> ThreadedServer:
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.02)
+        return cls(f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread, sock)
+
+    def stop(self) -> None:
+        """Idempotent: a test may stop the server itself before the fixture does."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
 
 @dataclass
 class Tenant:

@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from kefuguard.server.app import create_app
-from tests.server.conftest import SAMPLE_JSONL, make_tenant
+from tests.server.conftest import SAMPLE_JSONL, ThreadedServer, make_tenant
 
 
 @pytest.fixture
 def server(database, tmp_path) -> Iterator[tuple[str, object]]:
     app = create_app(database=database, migrate=False, data_dir=tmp_path / "data")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
+    live = ThreadedServer.start(app, timeout=10)
     try:
-        yield f"http://127.0.0.1:{port}", app
+        yield live.base, app
     finally:
-        srv.should_exit = True
-        thread.join(10)
-        sock.close()
+        live.stop()
 
 
 def test_real_server_end_to_end(server, database):

@@ -168,34 +168,25 @@ class LiveServer:
     app: Any
     db: Any
     folder: Path
-    server: Any = None
-    thread: Any = None
+    http: Any = None  # tests.server.conftest.ThreadedServer
+    served: Any = None  # what the port answers with: the app, or `wrap(app)`
 
     @classmethod
-    def start(cls, folder: Path, **settings: Any) -> LiveServer:
-        import uvicorn
-
+    def start(cls, folder: Path, wrap: Callable[[Any], Any] | None = None, **settings: Any) -> LiveServer:
+        """The app on its own SQLite database in `folder`, audits in a thread; `wrap` (e.g. a request
+        recorder) is served around it; `settings` go to `create_app` (all checkers warmed by default)."""
         from kefuguard.rules.model import PLATFORMS
         from kefuguard.server.app import create_app
         from kefuguard.storage import Database
+        from tests.server.conftest import ThreadedServer
 
         db = Database(f"sqlite:///{folder / 'kefuguard.db'}")
         db.upgrade()
-        app = create_app(database=db, migrate=False, data_dir=folder / "data", audit_process=False,
-                         rate_limit=100000.0, warm_platforms=PLATFORMS, **settings)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
-        live = cls(f"http://127.0.0.1:{port}", app, db, folder, server, thread)
-        live._sock = sock  # type: ignore[attr-defined]
-        return live
+        app = create_app(database=db, migrate=False, data_dir=folder / "data",
+                         **{"audit_process": False, "rate_limit": 100000.0, "warm_platforms": PLATFORMS, **settings})
+        served = wrap(app) if wrap is not None else app
+        http = ThreadedServer.start(served)
+        return cls(http.base, app, db, folder, http, served)
 
     def wait_warm(self, timeout: float = 60) -> None:
         """Until the platform checkers are built (a page's first check would wait for one otherwise)."""
@@ -205,10 +196,9 @@ class LiveServer:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self._sock.close()  # type: ignore[attr-defined]
-        self.db.dispose()
+        if not self.http.stopped:
+            self.http.stop()
+            self.db.dispose()
 
 
 def upload_sample(base: str, key: str, timeout: float = 120) -> dict:
