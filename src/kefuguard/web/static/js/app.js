@@ -60,6 +60,9 @@
   }
   KG.h = h;
   KG.append = append;
+  // the building blocks every page shares: its heading (with actions beside it) and a card section
+  KG.pageHead = (title, ...extra) => h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, title), extra.length ? h('div', { class: 'page-actions' }, extra) : null);
+  KG.card = (title, attrs, ...kids) => h('section', Object.assign({ class: 'card' }, attrs || {}), title ? h('h2', null, title) : null, kids);
   KG.$ = (selector, root) => (root || document).querySelector(selector);
   KG.$$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
 

@@ -8,8 +8,7 @@
   const { h, t, api, fmt } = KG;
   const state = KG.state;
 
-  const pageHead = (title, ...extra) => h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, title), extra.length ? h('div', { class: 'page-actions' }, extra) : null);
-  const section = (title, attrs, ...kids) => h('section', Object.assign({ class: 'card' }, attrs || {}), title ? h('h2', null, title) : null, kids);
+  const { pageHead, card: section } = KG;
   const pct = (v) => (v === null || v === undefined ? '—' : fmt.num(v, 1) + '%');
 
   // ================================================================== tone (the checker's 语气检查)

@@ -7,8 +7,7 @@
   const KG = window.KG;
   const { h, t, api, fmt } = KG;
 
-  const pageHead = (title, ...extra) => h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, title), extra.length ? h('div', { class: 'page-actions' }, extra) : null);
-  const section = (title, attrs, ...kids) => h('section', Object.assign({ class: 'card' }, attrs || {}), title ? h('h2', null, title) : null, kids);
+  const { pageHead, card: section } = KG;
   const shopLabel = (shop) => `${shop.name}（${KG.platformName(shop.platform)}）`;
   const CMP = { '>=': '≥', '>': '>', '<=': '≤', '<': '<' };
   const hours = (v) => (v === null || v === undefined ? '—' : t('hours', { h: fmt.num(v, 1) }));

@@ -8,8 +8,8 @@
   const { h, t, api, fmt } = KG;
   const state = KG.state;
 
-  const pageHead = (title, ...extra) => h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, title), extra.length ? h('div', { class: 'page-actions' }, extra) : null);
-  const section = (title, ...kids) => h('section', { class: 'card' }, title ? h('h2', null, title) : null, kids);
+  const { pageHead } = KG;
+  const section = (title, ...kids) => KG.card(title, null, ...kids);
   const platformOptions = (withAll) => [].concat(withAll ? [{ value: '', label: t('all') }] : [], KG.PLATFORMS.map((p) => ({ value: p, label: KG.platformName(p) })));
   const shopLabel = (shop) => `${shop.name}（${KG.platformName(shop.platform)}）`;
 
